@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Idempotent set-up of maelm-fairseq into .venv/ from the package registries alone.
+#   bash install.sh            # what `make demo` and `make test` run first
+# Environment:
+#   PYTHON=python3.11          interpreter used to create .venv (default: python3)
+#   VENV=.venv                 where to install
+#   TORCH_SPEC="torch==2.13.0" torch to install when none is importable (CPU wheel on this machine).
+#                              An already importable torch (e.g. your CUDA build, seen through
+#                              --system-site-packages) is never replaced.
+# A second run with unchanged inputs only checks the environment and exits (a few seconds).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+VENV="${VENV:-$HERE/.venv}"
+PYTHON="${PYTHON:-python3}"
+TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+STAMP="$VENV/.maelm-install-stamp"
+
+say() { printf '[install] %s\n' "$*"; }
+
+# Everything that decides what gets installed; a change to any of them re-runs the full install.
+inputs_hash() {
+    cat install.sh tools/patch_fairseq_0122.py setup.py | sha256sum | cut -d' ' -f1
+}
+
+check_env() {
+    "$VENV/bin/python" - <<'PY'
+import fairseq, fastBPE, sacremoses, sentencepiece, numpy, torch, hydra, omegaconf  # noqa: F401
+from fairseq.data import data_utils_fast, token_block_utils_fast  # noqa: F401  (Cython extensions)
+import maelm_fairseq  # noqa: F401
+print("[install] fairseq", fairseq.__version__, "| torch", torch.__version__, "| numpy", numpy.__version__,
+      "| hydra", hydra.__version__, "| omegaconf", omegaconf.__version__)
+PY
+}
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_hash)" ] && check_env 2>/dev/null; then
+    say "environment in $VENV is up to date; nothing to do"
+    exit 0
+fi
+
+"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' \
+    || { echo "[install] error: $PYTHON is older than Python 3.9; set PYTHON=python3.11" >&2; exit 1; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+    # If the base interpreter already has torch (typically a CUDA build on a GPU machine), let the venv see
+    # it instead of installing a second, CPU-only copy.
+    if "$PYTHON" -c 'import torch' 2>/dev/null; then
+        say "creating $VENV with --system-site-packages (keeping the torch of $PYTHON)"
+        "$PYTHON" -m venv --system-site-packages "$VENV"
+    else
+        say "creating $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip install -q --disable-pip-version-check)
+
+if "$PY" -c 'import torch' 2>/dev/null; then
+    say "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+else
+    say "installing $TORCH_SPEC"
+    "${PIP[@]}" "$TORCH_SPEC"
+fi
+
+# fairseq without its declared deps: its pins (hydra-core<1.1, omegaconf<2.1, torchaudio) are what breaks on
+# Python 3.11 / torch 2.x. Its Cython extensions build in pip's isolated env (never --no-build-isolation here:
+# the 0.12.2 sdist lacks the C++ sources that setup.py would then try to build).
+if ! "$PY" -c 'import importlib.metadata as m; assert m.version("fairseq") == "0.12.2"' 2>/dev/null; then
+    say "installing fairseq==0.12.2 (sdist, --no-deps)"
+    "${PIP[@]}" --no-deps "fairseq==0.12.2"
+fi
+
+say "installing fairseq's runtime dependencies with Python-3.11-capable pins, and ours"
+"${PIP[@]}" "hydra-core==1.3.2" "omegaconf==2.3.0" "numpy<2" "bitarray<3" \
+    cffi cython regex "sacrebleu>=1.4.12" tqdm "sacremoses==0.2.0" "sentencepiece>=0.2" \
+    "pytest>=7" "matplotlib>=3.7"
+
+# fastBPE's sdist carries a 2019 Cython output that includes <longintrepr.h> (gone in 3.11); its setup.py
+# re-cythonizes when Cython is importable, so build it in the venv rather than in isolation.
+if ! "$PY" -c 'import fastBPE' 2>/dev/null; then
+    say "building fastBPE (Python extension)"
+    "${PIP[@]}" --no-build-isolation "fastbpe==0.1.0"
+fi
+
+# The PyPI package only applies BPE codes; the learner is a C++ CLI in the same sdist. Build it into the venv.
+if [ ! -x "$VENV/bin/fastbpe" ]; then
+    say "building the fastBPE command-line tool (learnbpe/applybpe) into $VENV/bin/fastbpe"
+    tmp="$(mktemp -d)"
+    "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "fastbpe==0.1.0"
+    tar -xzf "$tmp"/*.tar.gz -C "$tmp"
+    src="$(dirname "$(ls "$tmp"/*/fastBPE/main.cc)")"
+    g++ -std=c++11 -pthread -O3 "$src/main.cc" -I"$src" -o "$VENV/bin/fastbpe"
+    rm -rf "$tmp"
+fi
+
+say "patching fairseq 0.12.2 for Python 3.11 / numpy / torch>=2.6"
+"$PY" tools/patch_fairseq_0122.py
+
+say "installing maelm-fairseq (editable)"
+# --no-deps: the dependencies above are installed with working pins; letting pip resolve fairseq's own
+# metadata would downgrade hydra-core/omegaconf to versions that do not import on Python 3.11.
+"${PIP[@]}" --no-deps --no-build-isolation -e .
+
+say "checking the environment"
+check_env
+"$VENV/bin/fairseq-train" --help >/dev/null
+inputs_hash > "$STAMP"
+say "done: activate with '. $VENV/bin/activate'"

@@ -1,0 +1,39 @@
+"""maelm-fairseq: MAE-LM and 3ML pretraining as a fairseq plugin (`--user-dir maelm_fairseq`).
+
+The supported install is `bash install.sh` (see README): fairseq 0.12.2's own metadata pins hydra-core<1.1 and
+omegaconf<2.1, which do not import on Python 3.11, so install.sh installs fairseq with --no-deps, pins working
+versions and patches it. The requirements below document what the package needs at run time.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="maelm-fairseq",
+    version="0.1.0",
+    description="MAE-LM / 3ML masked-language-model pretraining as a fairseq extension",
+    packages=find_packages(include=["maelm_fairseq", "maelm_fairseq.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "fairseq==0.12.2",
+        "torch>=2.0",
+        "numpy",
+        "hydra-core>=1.3.2",
+        "omegaconf>=2.3.0",
+        "sentencepiece>=0.2",
+        "sacremoses",
+        "fastBPE",
+        "tqdm",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "hf": ["transformers"],
+        # NVIDIA apex is not on PyPI (the PyPI name "apex" is an unrelated package): build it from NVIDIA's
+        # source when you want fused kernels; fairseq uses it when importable and torch's kernels otherwise.
+        "apex": [],
+    },
+    entry_points={
+        "console_scripts": [
+            "maelm-train = maelm_fairseq.cli:train",
+            "maelm-hydra-train = maelm_fairseq.cli:hydra_train",
+        ],
+    },
+)
