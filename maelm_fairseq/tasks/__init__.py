@@ -1,1 +1,1 @@
-
+from . import maelm  # noqa: F401

@@ -1,0 +1,1 @@
+"""Data helpers of the plugin."""

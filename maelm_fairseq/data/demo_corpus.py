@@ -1,0 +1,96 @@
+"""A small real-English corpus that ships with every Python: the prose of the language reference (pydoc topics).
+
+Used by the tiny demo and the tests, so neither needs a download. Each help topic is one document; each prose
+paragraph is one line (code samples, grammar rules and headings are dropped). Also builds a sentence-pair
+classification task from the same text: does sentence B directly follow sentence A (label 1) or was it drawn
+from another topic (label 0)?
+
+    python -m maelm_fairseq.data.demo_corpus OUT_DIR      # writes OUT_DIR/{train,valid}.txt and OUT_DIR/pairs/
+"""
+import argparse
+import os
+import random
+import re
+
+from pydoc_data.topics import topics
+
+_HEADING_UNDERLINE = re.compile(r"^[*=\-~^]{3,}$")
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
+
+
+def _is_prose(paragraph: str) -> bool:
+    words = paragraph.split()
+    letters = sum(ch.isalpha() for ch in paragraph)
+    return len(words) >= 6 and letters > 0.7 * len(paragraph.replace(" ", ""))
+
+
+def documents():
+    """[(topic, [paragraph, ...]), ...] in a fixed order."""
+    docs = []
+    for topic in sorted(topics):
+        paragraphs = []
+        for block in re.split(r"\n\s*\n", topics[topic]):
+            lines = block.split("\n")
+            if lines[0].startswith("   ") or any(_HEADING_UNDERLINE.match(line.strip()) for line in lines):
+                continue  # code sample, grammar rule or heading
+            text = " ".join(line.strip() for line in lines).lstrip("* ").strip()
+            text = re.sub(r"\s+", " ", text)
+            if _is_prose(text):
+                paragraphs.append(text)
+        if paragraphs:
+            docs.append((topic, paragraphs))
+    return docs
+
+
+def sentences(paragraph: str):
+    return [s for s in _SENTENCE_END.split(paragraph) if len(s.split()) >= 4]
+
+
+def write_pretraining_corpus(out_dir: str, valid_every: int = 10):
+    """One paragraph per line, a blank line between documents; every `valid_every`-th topic goes to valid."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "train.txt"), "w") as train, open(os.path.join(out_dir, "valid.txt"), "w") as valid:
+        for i, (_, paragraphs) in enumerate(documents()):
+            out = valid if i % valid_every == valid_every - 1 else train
+            out.write("\n".join(paragraphs) + "\n\n")
+
+
+def sentence_pairs(seed: int = 1):
+    """Balanced (sentence_a, sentence_b, label) triples: for every pair of consecutive sentences of a topic, the true
+    successor (label 1) and a sentence drawn from another topic (label 0)."""
+    rng = random.Random(seed)
+    docs = [(topic, [s for p in paragraphs for s in sentences(p)]) for topic, paragraphs in documents()]
+    pairs = []
+    for i, (_, sents) in enumerate(docs):
+        others = [s for j, (_, other) in enumerate(docs) if j != i for s in other]
+        for a, b in zip(sents, sents[1:]):
+            pairs.append((a, b, 1))
+            pairs.append((a, rng.choice(others), 0))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def write_pair_task(out_dir: str, valid_fraction: float = 0.2, seed: int = 1):
+    """Writes {train,valid}.input0/.input1/.label (one example per line) under out_dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    pairs = sentence_pairs(seed)
+    n_valid = int(len(pairs) * valid_fraction)
+    for split, rows in (("valid", pairs[:n_valid]), ("train", pairs[n_valid:])):
+        for column, values in (("input0", [r[0] for r in rows]), ("input1", [r[1] for r in rows]),
+                               ("label", [str(r[2]) for r in rows])):
+            with open(os.path.join(out_dir, f"{split}.{column}"), "w") as fh:
+                fh.write("\n".join(values) + "\n")
+    return len(pairs) - n_valid, n_valid
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir")
+    args = parser.parse_args()
+    write_pretraining_corpus(args.out_dir)
+    n_train, n_valid = write_pair_task(os.path.join(args.out_dir, "pairs"))
+    print(f"wrote {args.out_dir}/train.txt, valid.txt and pairs/ ({n_train} train / {n_valid} valid pairs)")
+
+
+if __name__ == "__main__":
+    main()

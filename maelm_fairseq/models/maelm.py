@@ -1,0 +1,239 @@
+"""Model `maelm`: RoBERTa's encoder plus one knob, where [MASK] enters.
+
+`--decoder-layers 0`: plain MLM, `<mask>` tokens go through the encoder and the LM head reads the encoder output.
+`--decoder-layers N > 0` (MAE-LM, 3ML): positions holding `<mask>` are deleted from the encoder input (the kept tokens
+keep their original positions), the encoder runs on the kept tokens only, its outputs are put back in their slots,
+masked slots get the mask embedding, and an N-layer decoder plus the tied LM head predict the selected positions.
+Models built for any other task than masked-LM pretraining (GLUE, SQuAD, analysis) are the encoder only.
+"""
+import logging
+
+import torch
+import torch.nn as nn
+from fairseq.models import register_model, register_model_architecture
+from fairseq.models.roberta.model import RobertaEncoder, RobertaModel
+from fairseq.models.roberta.model import base_architecture as roberta_base_architecture
+from fairseq.tasks.masked_lm import MaskedLMTask
+
+from ..modules.masked_decoder import MaskedDecoder
+from ..modules.sentence_encoder import SentenceEncoder
+
+logger = logging.getLogger(__name__)
+
+# Parameters that only exist for pretraining and are dropped when a pretraining checkpoint is fine-tuned.
+DECODER_PREFIXES = ("encoder.decoder.", "encoder.decoder_proj.", "encoder.mask_embedding")
+LM_HEAD_PREFIX = "encoder.lm_head."
+
+
+class MaelmEncoder(RobertaEncoder):
+    def __init__(self, args, dictionary, pretraining: bool):
+        super().__init__(args, dictionary)
+        self.decoder = self.decoder_proj = self.mask_embedding = None
+        if not pretraining:
+            self.lm_head = None
+            return
+        if args.decoder_layers > 0:
+            if "<mask>" not in dictionary.indices:
+                raise ValueError("--decoder-layers > 0 needs a `<mask>` symbol in the dictionary; use --task maelm "
+                                 "or --task masked_lm, which add it")
+            self.mask_idx = dictionary.index("<mask>")
+            self.decoder = MaskedDecoder(args, dictionary.pad())
+            if args.decoder_embed_dim != args.encoder_embed_dim:
+                self.decoder_proj = nn.Linear(args.encoder_embed_dim, args.decoder_embed_dim)
+                # the tied output embedding is encoder-wide: the head's dense layer maps decoder width back to it
+                self.lm_head.dense = nn.Linear(args.decoder_embed_dim, args.encoder_embed_dim)
+            if args.mask_embedding == "learned":
+                self.mask_embedding = nn.Parameter(torch.empty(args.encoder_embed_dim).normal_(std=0.02))
+
+    def build_encoder(self, args, dictionary, embed_tokens):
+        return SentenceEncoder(args, embed_tokens)
+
+    def forward(self, src_tokens, features_only=False, return_all_hiddens=False, masked_tokens=None, **unused):
+        """features_only: encoder features of `src_tokens` as given (B, T, C), as RoBERTa.
+        Otherwise: logits (N, V) at `masked_tokens` (all positions if None)."""
+        if not features_only and self.lm_head is None:
+            raise RuntimeError("this maelm model was built for fine-tuning and has no LM head; "
+                               "load it with a masked-LM task (--task maelm) to predict tokens")
+        if features_only or self.decoder is None:
+            x, extra = self.extract_features(src_tokens, return_all_hiddens=return_all_hiddens)
+            extra["encoder_tokens"] = src_tokens.ne(self.dictionary.pad()).sum()
+            if not features_only:
+                x = self.output_layer(x, masked_tokens=masked_tokens)
+            return x, extra
+        return self.masked_forward(src_tokens, masked_tokens, return_all_hiddens)
+
+    def extract_features(self, src_tokens, return_all_hiddens=False, **unused):
+        x, states = self.sentence_encoder(src_tokens, return_all_hiddens=return_all_hiddens)
+        return x, {"inner_states": states if return_all_hiddens else None}
+
+    def masked_forward(self, src_tokens, masked_tokens, return_all_hiddens):
+        pad = self.dictionary.pad()
+        pad_mask = src_tokens.eq(pad)
+        is_mask = src_tokens.eq(self.mask_idx)
+        keep = ~(pad_mask | is_mask)
+        positions = self.sentence_encoder.make_positions(src_tokens)  # original positions, <mask> slots included
+
+        # Kept tokens first, in original order (stable sort), cut to the longest row of kept tokens.
+        width = max(int(keep.sum(1).max()), 1)
+        order = torch.sort((~keep).to(torch.uint8), dim=1, stable=True).indices[:, :width]
+        enc_pad = ~keep.gather(1, order)
+        enc_tokens = src_tokens.gather(1, order).masked_fill(enc_pad, pad)
+        enc_positions = positions.gather(1, order).masked_fill(enc_pad, pad)
+        enc_out, states = self.sentence_encoder(enc_tokens, enc_positions, return_all_hiddens)
+
+        # Back to full length: slot i of a row takes the encoder output of the i-th kept token of that row.
+        slot = (keep.cumsum(1) - 1).clamp(min=0)
+        full = enc_out.gather(1, slot.unsqueeze(-1).expand(-1, -1, enc_out.size(-1)))
+        mask_vector = (self.mask_embedding if self.mask_embedding is not None
+                       else self.sentence_encoder.embed_tokens.weight[self.mask_idx]).to(full.dtype)
+        full = torch.where(keep.unsqueeze(-1), full, torch.where(is_mask.unsqueeze(-1), mask_vector, 0.0))
+
+        memory = enc_out
+        if self.decoder_proj is not None:
+            full, memory = self.decoder_proj(full), self.decoder_proj(enc_out)
+        x = self.decoder(full, positions, pad_mask, memory, enc_pad)
+        extra = {
+            "inner_states": states if return_all_hiddens else None,
+            "encoder_tokens": keep.sum(),  # real tokens the encoder processed
+            "encoder_length": width,  # its sequence length (max kept tokens per row)
+        }
+        return self.output_layer(x, masked_tokens=masked_tokens), extra
+
+
+@register_model("maelm")
+class MaelmModel(RobertaModel):
+    @staticmethod
+    def add_args(parser):
+        RobertaModel.add_args(parser)
+        parser.add_argument("--decoder-layers", type=int, metavar="N",
+                            help="decoder depth; 0 = plain MLM with <mask> in the encoder input")
+        parser.add_argument("--decoder-type", choices=["self", "cross"],
+                            help="self: self-attention decoder (MAE-LM, 3ML_self); cross: self+cross (3ML_cross)")
+        parser.add_argument("--decoder-embed-dim", type=int, metavar="D", help="decoder width (projected if != encoder)")
+        parser.add_argument("--decoder-ffn-embed-dim", type=int, metavar="F", help="decoder FFN width")
+        parser.add_argument("--decoder-attention-heads", type=int, metavar="H", help="decoder attention heads")
+        parser.add_argument("--decoder-dropout", type=float, metavar="P",
+                            help="dropout, attention and activation dropout inside the decoder (MAE-LM: 0)")
+        parser.add_argument("--mask-embedding", choices=["tied", "learned"],
+                            help="what fills masked slots before the decoder: the input embedding row of <mask> "
+                                 "(tied, MAE-LM) or a separate learned vector (learned, 3ML)")
+        parser.add_argument("--rel-pos", type=int, choices=[0, 1], help="1 = T5-style relative-position bias")
+        parser.add_argument("--rel-pos-bins", type=int, metavar="N", help="relative-position buckets")
+        parser.add_argument("--max-rel-pos", type=int, metavar="N", help="distance at which buckets saturate")
+
+    @classmethod
+    def build_model(cls, args, task):
+        from omegaconf import OmegaConf
+
+        if OmegaConf.is_config(args):
+            OmegaConf.set_struct(args, False)
+        maelm_defaults(args)
+        if getattr(args, "max_positions", None) is None:
+            args.max_positions = getattr(args, "tokens_per_sample", None) or task.max_positions()
+        tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
+        if tokens_per_sample is not None and tokens_per_sample > args.max_positions:
+            raise ValueError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
+                             f"{args.max_positions}; lower one or raise the other")
+        pretraining = isinstance(task, MaskedLMTask)
+        if not pretraining:
+            args.decoder_layers = 0  # fine-tuning/analysis: encoder only
+        elif args.decoder_layers > 0 and args.arch.startswith("threeml") and task.cfg.mask_prob != 0.5:
+            logger.warning("%s is the 3ML recipe with --mask-prob 0.5; training with --mask-prob %s",
+                           args.arch, task.cfg.mask_prob)
+        encoder = MaelmEncoder(args, task.source_dictionary, pretraining)
+        if OmegaConf.is_config(args):
+            OmegaConf.set_struct(args, True)
+        return cls(args, encoder)
+
+    def upgrade_state_dict_named(self, state_dict, name):
+        prefix = name + "." if name else ""
+        drop = [prefix + "encoder.sentence_encoder.version"]  # fairseq RoBERTa's bookkeeping buffer
+        if self.encoder.decoder is None:
+            drop += [k for k in state_dict if k.startswith(tuple(prefix + p for p in DECODER_PREFIXES))]
+        if self.encoder.lm_head is None:
+            drop += [k for k in state_dict if k.startswith(prefix + LM_HEAD_PREFIX)]
+        for k in drop:
+            state_dict.pop(k, None)
+        super().upgrade_state_dict_named(state_dict, name)
+
+
+def maelm_defaults(args):
+    roberta_base_architecture(args)
+    args.decoder_layers = getattr(args, "decoder_layers", None) or 0
+    args.decoder_type = getattr(args, "decoder_type", None) or "self"
+    args.decoder_embed_dim = getattr(args, "decoder_embed_dim", None) or args.encoder_embed_dim
+    args.decoder_ffn_embed_dim = getattr(args, "decoder_ffn_embed_dim", None) or args.encoder_ffn_embed_dim
+    args.decoder_attention_heads = getattr(args, "decoder_attention_heads", None) or args.encoder_attention_heads
+    if getattr(args, "decoder_dropout", None) is None:
+        args.decoder_dropout = 0.0
+    args.mask_embedding = getattr(args, "mask_embedding", None) or "tied"
+    if getattr(args, "rel_pos", None) is None:
+        args.rel_pos = 0
+    args.rel_pos_bins = getattr(args, "rel_pos_bins", None) or 64
+    args.max_rel_pos = getattr(args, "max_rel_pos", None) or 128
+
+
+def _set_default(args, **values):
+    """Fill architecture values the user did not give on the command line."""
+    for key, value in values.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+
+
+BASE = dict(encoder_layers=12, encoder_embed_dim=768, encoder_ffn_embed_dim=3072, encoder_attention_heads=12)
+LARGE = dict(encoder_layers=24, encoder_embed_dim=1024, encoder_ffn_embed_dim=4096, encoder_attention_heads=16)
+
+
+@register_model_architecture("maelm", "maelm_tiny")
+def maelm_tiny(args):
+    _set_default(args, encoder_layers=2, encoder_embed_dim=64, encoder_ffn_embed_dim=256, encoder_attention_heads=2,
+                 decoder_layers=1, rel_pos=1, rel_pos_bins=32, max_rel_pos=64)
+    maelm_defaults(args)
+
+
+@register_model_architecture("maelm", "maelm_base")
+def maelm_base(args):
+    _set_default(args, **BASE, decoder_layers=4, decoder_type="self", mask_embedding="tied",
+                 rel_pos=1, rel_pos_bins=64, max_rel_pos=128)
+    maelm_defaults(args)
+
+
+@register_model_architecture("maelm", "maelm_large")
+def maelm_large(args):
+    _set_default(args, **LARGE, decoder_layers=4, decoder_type="self", mask_embedding="tied",
+                 rel_pos=1, rel_pos_bins=128, max_rel_pos=256)
+    maelm_defaults(args)
+
+
+@register_model_architecture("maelm", "maelm_mlm_base")
+def maelm_mlm_base(args):
+    """The in-family MLM baseline of MAE-LM: same encoder (rel-pos included), <mask> in the input, no decoder."""
+    _set_default(args, **BASE, decoder_layers=0, rel_pos=1, rel_pos_bins=64, max_rel_pos=128)
+    maelm_defaults(args)
+
+
+def _threeml(args, size, decoder_type):
+    # The 3ML paper gives no decoder depth ("a few layers"); 2 matches its 78 % / 68 % compute figures best
+    # (see shared/reference/3ml-spec.md §4.4). RoBERTa positions (no rel-pos), disentangled learned [MASK].
+    _set_default(args, **size, decoder_layers=2, decoder_type=decoder_type, mask_embedding="learned", rel_pos=0)
+    maelm_defaults(args)
+
+
+@register_model_architecture("maelm", "threeml_self_base")
+def threeml_self_base(args):
+    _threeml(args, BASE, "self")
+
+
+@register_model_architecture("maelm", "threeml_cross_base")
+def threeml_cross_base(args):
+    _threeml(args, BASE, "cross")
+
+
+@register_model_architecture("maelm", "threeml_self_large")
+def threeml_self_large(args):
+    _threeml(args, LARGE, "self")
+
+
+@register_model_architecture("maelm", "threeml_cross_large")
+def threeml_cross_large(args):
+    _threeml(args, LARGE, "cross")

@@ -1,0 +1,39 @@
+"""The shallow decoder that sees the full-length sequence after [MASK] re-enters (thrown away for fine-tuning).
+
+`self`  (MAE-LM, 3ML_self): bidirectional self-attention over encoder outputs and [MASK] slots.
+`cross` (3ML_cross): the same full-length input, and each layer also cross-attends to the encoder outputs of the
+kept tokens only.
+Input gets the decoder's own learned positions and embedding LayerNorm; padding rows are zeroed.
+"""
+import torch
+import torch.nn as nn
+from fairseq.modules import LayerNorm
+
+from .transformer_layer import TransformerLayer, padding_bias
+
+
+class MaskedDecoder(nn.Module):
+    def __init__(self, args, padding_idx: int):
+        super().__init__()
+        dim = args.decoder_embed_dim
+        self.padding_idx = padding_idx
+        self.cross = args.decoder_type == "cross"
+        self.embed_positions = nn.Embedding(args.max_positions + padding_idx + 1, dim, padding_idx)
+        self.layernorm_embedding = LayerNorm(dim)
+        self.dropout = nn.Dropout(args.decoder_dropout)
+        self.layers = nn.ModuleList(
+            TransformerLayer(dim, args.decoder_ffn_embed_dim, args.decoder_attention_heads, args.decoder_dropout,
+                             args.decoder_dropout, args.decoder_dropout, args.activation_fn,
+                             cross_attention=self.cross, memory_dim=dim)
+            for _ in range(args.decoder_layers)
+        )
+
+    def forward(self, x, positions, pad_mask, memory=None, memory_pad_mask=None):
+        """x (B, T, D) full-length input, positions/pad_mask (B, T); memory (B, S, D) kept-token encoder outputs."""
+        x = self.dropout(self.layernorm_embedding(x + self.embed_positions(positions)))
+        x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
+        bias = padding_bias(pad_mask, x.dtype)
+        memory_bias = padding_bias(memory_pad_mask, x.dtype) if self.cross else None
+        for layer in self.layers:
+            x = layer(x, bias, memory if self.cross else None, memory_bias)
+        return x

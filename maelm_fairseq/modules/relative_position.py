@@ -1,0 +1,41 @@
+"""T5-style bucketed relative-position bias, one table shared by all encoder layers (MAE-LM's `--rel-pos`).
+
+Buckets follow the MAE-LM code: signed distance (key - query), half of the bins per direction, exact buckets up to
+bins/4, log-spaced (rounded up) beyond, saturating at max_distance. They are computed from the positions the tokens
+had in the ORIGINAL sequence, so deleting masked tokens does not change the distances between the kept ones.
+"""
+import math
+
+import torch
+import torch.nn as nn
+
+
+def relative_position_bucket(relative_position: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
+    """Bucket ids in [0, num_buckets - 2]; distance 0 maps to num_buckets/2 - 1."""
+    half = num_buckets // 2
+    max_exact = half // 2
+    sign = torch.sign(relative_position)
+    distance = relative_position.abs()
+    log_ratio = torch.log(distance.clamp(min=1).float() / max_exact) / math.log((max_distance - 1) / max_exact)
+    far = (max_exact + torch.ceil(log_ratio * (max_exact - 1))).long().clamp(max=half - 1)
+    unsigned = torch.where(distance < max_exact, distance, far)
+    return unsigned * sign + (half - 1)
+
+
+class RelativePositionBias(nn.Module):
+    def __init__(self, num_buckets: int, max_distance: int, num_heads: int):
+        super().__init__()
+        if num_buckets < 8 or num_buckets % 4:
+            raise ValueError(f"--rel-pos-bins must be a multiple of 4 and >= 8, got {num_buckets}")
+        if max_distance <= num_buckets // 4 + 1:
+            raise ValueError(f"--max-rel-pos ({max_distance}) must exceed --rel-pos-bins/4 + 1")
+        self.num_buckets = num_buckets
+        self.max_distance = max_distance
+        self.weight = nn.Parameter(torch.zeros(num_buckets, num_heads))  # N(0, 0.02) via init_bert_params-style init
+        nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        """positions (B, T) original positions -> bias (B, H, T, T) in the parameter's dtype."""
+        relative = positions[:, None, :] - positions[:, :, None]  # key - query
+        buckets = relative_position_bucket(relative, self.num_buckets, self.max_distance)
+        return self.weight[buckets].permute(0, 3, 1, 2)
