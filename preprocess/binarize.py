@@ -1,0 +1,17 @@
+"""Run fairseq-preprocess (in this process, so fairseq is imported once) to write .bin/.idx files."""
+from fairseq import options
+from fairseq_cli import preprocess as fairseq_preprocess
+
+
+def run_fairseq_preprocess(destdir, trainpref, validprefs, workers, srcdict=None):
+    """Binarize `trainpref` and each of `validprefs` (valid, valid1, ...) with --only-source.
+
+    Without `srcdict` fairseq builds the dictionary from the training file (used for GLUE label files).
+    """
+    argv = ["--only-source", "--trainpref", str(trainpref), "--destdir", str(destdir), "--workers", str(workers)]
+    if validprefs:
+        argv += ["--validpref", ",".join(str(prefix) for prefix in validprefs)]
+    if srcdict is not None:
+        argv += ["--srcdict", str(srcdict)]
+    args = options.get_preprocessing_parser().parse_args(argv)
+    fairseq_preprocess.main(args)
