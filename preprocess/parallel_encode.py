@@ -1,12 +1,11 @@
-"""Encode a text file line by line with a pool of workers, in order, with bounded memory.
+"""Encode lines with a pool of workers, in order, with bounded memory.
 
 `multiprocessing.Pool.imap` pulls its whole input iterator into the task queue as fast as it can, so on a
 large file memory grows with the file. Here at most `workers * BATCHES_IN_FLIGHT_PER_WORKER` batches are
-submitted ahead of the one being written, which keeps memory flat while preserving line order.
+submitted ahead of the one being consumed, which keeps memory flat while preserving line order.
 """
 import collections
 import multiprocessing
-import os
 import time
 from dataclasses import dataclass, field
 from itertools import islice
@@ -28,8 +27,7 @@ def _load_worker_tokenizer(tokenizer_dir):
 
 
 def _encode_batch(lines):
-    encoded = [_worker_tokenizer.encode(line) if line else "" for line in lines]
-    return encoded, os.getpid()
+    return [_worker_tokenizer.encode(line) if line else "" for line in lines]
 
 
 def ordered_parallel_map(function, items, workers, initializer, initargs):
@@ -55,45 +53,53 @@ def batched(iterable, size):
         yield batch
 
 
+def encode_stream(tokenizer_dir, lines, workers, desc="encode", total_bytes=None, meter=None):
+    """Yield the encoding of each line of `lines`, in order (an empty line stays empty).
+
+    `meter`, when given, is called with the UTF-8 size of each batch as it is handed to the workers.
+    """
+    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=desc, mininterval=1.0, leave=False) as progress:
+
+        def metered_batches():
+            for batch in batched(lines, LINES_PER_BATCH):
+                size = sum(len(line.encode("utf-8")) + 1 for line in batch)
+                progress.update(size)
+                if meter:
+                    meter(size)
+                yield batch
+
+        results = ordered_parallel_map(
+            _encode_batch, metered_batches(), workers, _load_worker_tokenizer, (str(tokenizer_dir),)
+        )
+        for encoded in results:
+            yield from encoded
+
+
 @dataclass
 class EncodeStats:
-    lines: int = 0
     documents: int = 0
+    lines: int = 0
     tokens: int = 0
     input_bytes: int = 0
     seconds: float = 0.0
-    worker_pids: set = field(default_factory=set)
     symbol_counts: collections.Counter = field(default_factory=collections.Counter)
 
 
-def encode_lines_to_file(tokenizer_dir, lines, out_path, workers, count_symbols=False, desc="encode", total_bytes=None):
-    """Encode `lines` (an iterator of stripped lines, '' = document break) and write one line per input line.
+def encode_documents_to_file(tokenizer_dir, lines, out_path, workers, count_symbols=False, desc="encode", total_bytes=None):
+    """Encode a document stream ('' = document break) into `out_path`, one output line per text line.
 
-    Blank lines pass through unchanged; runs of them are collapsed again after encoding because a line can
-    encode to nothing. Returns EncodeStats; `symbol_counts` is filled only when `count_symbols` is set.
+    Runs of blank lines are collapsed again after encoding because a line can encode to nothing.
+    `symbol_counts` is filled only when `count_symbols` is set.
     """
     stats = EncodeStats()
     started = time.perf_counter()
-    batches = batched(lines, LINES_PER_BATCH)
-    # Input bytes are counted as batches are handed out, so the progress bar follows the reader.
-    def metered(batch_iter):
-        for batch in batch_iter:
-            size = sum(len(line.encode("utf-8")) + 1 for line in batch)
-            stats.input_bytes += size
-            progress.update(size)
-            yield batch
 
-    with open(out_path, "w", encoding="utf-8") as out, tqdm(
-        total=total_bytes, unit="B", unit_scale=True, desc=desc, mininterval=1.0, leave=False
-    ) as progress:
-        results = ordered_parallel_map(_encode_batch, metered(batches), workers, _load_worker_tokenizer, (str(tokenizer_dir),))
+    def add_bytes(size):
+        stats.input_bytes += size
 
-        def encoded_lines():
-            for encoded, pid in results:
-                stats.worker_pids.add(pid)
-                yield from encoded
-
-        for line in collapse_blank_lines(encoded_lines()):
+    encoded = encode_stream(tokenizer_dir, lines, workers, desc, total_bytes, meter=add_bytes)
+    with open(out_path, "w", encoding="utf-8") as out:
+        for line in collapse_blank_lines(encoded):
             out.write(line + "\n")
             if not line:
                 stats.documents += 1
@@ -104,6 +110,6 @@ def encode_lines_to_file(tokenizer_dir, lines, out_path, workers, count_symbols=
             if count_symbols:
                 stats.symbol_counts.update(symbols)
     if stats.lines:
-        stats.documents += 1  # the last document has no trailing blank line
+        stats.documents += 1  # the last document has no blank line after it
     stats.seconds = time.perf_counter() - started
     return stats

@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as `python preprocess/pretrain/prepare_corp
 
 from preprocess.errors import fail
 from preprocess.fairseq_dict import dict_entries, write_dict
-from preprocess.parallel_encode import encode_lines_to_file
+from preprocess.parallel_encode import encode_documents_to_file
 from preprocess.pretrain.split_corpus import write_split
 from preprocess.text_stream import check_readable, iter_stripped_lines
 from preprocess.tokenizers import TOKENIZER_KINDS, load_tokenizer, write_manifest
@@ -130,7 +130,7 @@ def main(argv=None):
         tokenizer = load_tokenizer(output)
         stats = {}
         for split, text_path, count in (("train", train_text, True), ("valid", valid_text, False)):
-            stats[split] = encode_lines_to_file(
+            stats[split] = encode_documents_to_file(
                 output, iter_stripped_lines([text_path]), scratch / f"{split}.tok", args.workers,
                 count_symbols=count, desc=f"encode {split}", total_bytes=text_path.stat().st_size,
             )

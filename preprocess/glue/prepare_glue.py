@@ -1,0 +1,107 @@
+#!/usr/bin/env python
+"""GLUE tsv folders -> one fairseq data-bin per task, with the pretraining tokenizer and dict.txt.
+
+Layout per task (what fairseq's sentence_prediction task reads):
+    OUT/<TASK>-bin/input0/{dict.txt,train,valid[,valid1]}.{bin,idx}   first sentence
+    OUT/<TASK>-bin/input1/...                                           second sentence (pair tasks)
+    OUT/<TASK>-bin/label/{dict.txt,train,valid...}.{bin,idx}            class labels
+    OUT/STS-B-bin/label/{train,valid}.label                              similarity / 5, one float a line
+"""
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from preprocess.errors import fail
+from preprocess.glue.read_tsv import read_split
+from preprocess.glue.tasks import GLUE_TASKS, STSB_MAX_SCORE
+from preprocess.parallel_encode import encode_stream
+from preprocess.tokenizers import read_manifest
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description="Convert GLUE tsv folders into fairseq data-bins.")
+    parser.add_argument("--glue-dir", required=True, metavar="DIR", help="folder holding the GLUE task folders (RTE/, MNLI/, ...)")
+    parser.add_argument("--tasks", nargs="+", required=True, choices=sorted(GLUE_TASKS) + ["ALL"], metavar="TASK",
+                        help=f"tasks to convert: {' '.join(GLUE_TASKS)} or ALL")
+    parser.add_argument("--tokenizer-dir", required=True, metavar="DIR",
+                        help="pretraining data-bin (its tokenizer.json and dict.txt are used, so ids match pretraining)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="where <TASK>-bin folders are written")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="encoding and binarizing processes")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="drop rows with a wrong field count or label (and report them) instead of failing")
+    return parser
+
+
+def write_lines(path, lines):
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(line + "\n")
+            count += 1
+    return count
+
+
+def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
+    from preprocess.binarize import run_fairseq_preprocess
+
+    task = GLUE_TASKS[name]
+    task_dir = Path(glue_dir, task.folder)
+    if not task_dir.is_dir():
+        fail(task_dir, f"GLUE task folder for {name} not found", "download GLUE or fix --glue-dir")
+    for split in task.splits.values():
+        if not (task_dir / split.filename).is_file():
+            fail(task_dir / split.filename, f"{name} split file missing", "check the GLUE download for this task")
+
+    bin_dir = Path(output, f"{name}-bin")
+    report = []
+    with tempfile.TemporaryDirectory(prefix=f".{name}-") as scratch_name:
+        scratch = Path(scratch_name)
+        for split_name, split in task.splits.items():
+            rows, dropped = read_split(task_dir / split.filename, task, split, skip_bad_rows)
+            report.append(f"{split_name} {len(rows)} rows" + (f" ({len(dropped)} bad rows dropped)" if dropped else ""))
+            for column in range(len(task.input_columns)):
+                encoded = encode_stream(tokenizer_dir, (row[0][column] for row in rows), workers, desc=f"{name} {split_name}")
+                written = write_lines(scratch / f"{split_name}.input{column}", encoded)
+                assert written == len(rows), "encoding must keep one line per row"
+            labels = [row[1] for row in rows]
+            if task.regression:
+                labels = [f"{float(label) / STSB_MAX_SCORE:.6g}" for label in labels]
+            write_lines(scratch / f"{split_name}.label", labels)
+
+        valid_splits = [s for s in task.splits if s != "train"]
+        for column in range(len(task.input_columns)):
+            run_fairseq_preprocess(
+                bin_dir / f"input{column}", scratch / f"train.input{column}",
+                [scratch / f"{s}.input{column}" for s in valid_splits], workers, Path(tokenizer_dir, "dict.txt"),
+            )
+        if task.regression:
+            (bin_dir / "label").mkdir(parents=True, exist_ok=True)
+            for split_name in task.splits:
+                shutil.copyfile(scratch / f"{split_name}.label", bin_dir / "label" / f"{split_name}.label")
+        else:
+            run_fairseq_preprocess(bin_dir / "label", scratch / "train.label", [scratch / f"{s}.label" for s in valid_splits], workers)
+    print(f"{name}: {bin_dir}: " + ", ".join(report))
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    read_manifest(args.tokenizer_dir)  # fails clearly when this is not a pretraining data-bin
+    if not Path(args.tokenizer_dir, "dict.txt").is_file():
+        fail(Path(args.tokenizer_dir, "dict.txt"), "no dict.txt", "pass the data-bin written by prepare_corpus.py")
+    if not Path(args.glue_dir).is_dir():
+        fail(args.glue_dir, "GLUE folder not found", "fix --glue-dir")
+    tasks = list(GLUE_TASKS) if "ALL" in args.tasks else args.tasks
+    for name in tasks:
+        prepare_task(name, args.glue_dir, args.tokenizer_dir, args.output, args.workers, args.skip_bad_rows)
+
+
+if __name__ == "__main__":
+    main()
