@@ -64,24 +64,22 @@ def fairseq_root():
     return list(spec.submodule_search_locations)[0]
 
 
-def main():
-    from importlib.metadata import version
-    found = version("fairseq")
-    if found != EXPECTED_VERSION:
-        sys.exit(f"patch_fairseq_0122: installed fairseq is {found}, this patch is for {EXPECTED_VERSION}; "
-                 f"run `pip install --no-deps fairseq=={EXPECTED_VERSION}`")
-    root = fairseq_root()
+def apply_edits(root):
+    """Apply EDITS under a fairseq package directory; returns (applied, already_present, failures)."""
     applied = present = 0
-    failed = []
+    failures = []
     for rel, old, new in EDITS:
         path = os.path.join(root, rel)
+        if not os.path.isfile(path):
+            failures.append(f"{path}: file missing")
+            continue
         with open(path, encoding="utf-8") as fh:
             src = fh.read()
         if new in src:
             present += 1
             continue
         if src.count(old) != 1:
-            failed.append(f"{path}: expected exactly one {old.strip()[:60]!r}")
+            failures.append(f"{path}: expected exactly one {old.strip()[:60]!r}")
             continue
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(src.replace(old, new))
@@ -91,10 +89,21 @@ def main():
         for name in os.listdir(cache) if os.path.isdir(cache) else []:
             if name.startswith(stem):
                 os.remove(os.path.join(cache, name))
-    for line in failed:
+    return applied, present, failures
+
+
+def main():
+    from importlib.metadata import version
+    found = version("fairseq")
+    if found != EXPECTED_VERSION:
+        sys.exit(f"patch_fairseq_0122: installed fairseq is {found}, this patch is for {EXPECTED_VERSION}; "
+                 f"run `pip install --no-deps fairseq=={EXPECTED_VERSION}`")
+    root = fairseq_root()
+    applied, present, failures = apply_edits(root)
+    for line in failures:
         print("patch_fairseq_0122: FAILED " + line, file=sys.stderr)
-    print(f"patch_fairseq_0122: {applied} edits applied, {present} already present, {len(failed)} failed ({root})")
-    return 1 if failed else 0
+    print(f"patch_fairseq_0122: {applied} edits applied, {present} already present, {len(failures)} failed ({root})")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -128,18 +128,20 @@ class MaelmModel(RobertaModel):
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, False)
         maelm_defaults(args)
-        if getattr(args, "max_positions", None) is None:
-            args.max_positions = getattr(args, "tokens_per_sample", None) or task.max_positions()
         tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
+        if getattr(args, "max_positions", None) is None:
+            args.max_positions = tokens_per_sample or 512
         if tokens_per_sample is not None and tokens_per_sample > args.max_positions:
             raise ValueError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
                              f"{args.max_positions}; lower one or raise the other")
         pretraining = isinstance(task, MaskedLMTask)
         if not pretraining:
             args.decoder_layers = 0  # fine-tuning/analysis: encoder only
-        elif args.decoder_layers > 0 and args.arch.startswith("threeml") and task.cfg.mask_prob != 0.5:
-            logger.warning("%s is the 3ML recipe with --mask-prob 0.5; training with --mask-prob %s",
-                           args.arch, task.cfg.mask_prob)
+        else:
+            arch = getattr(args, "arch", None) or getattr(args, "_name", "")
+            if arch.startswith("threeml") and args.decoder_layers > 0 and task.cfg.mask_prob != 0.5:
+                logger.warning("%s is the 3ML recipe with --mask-prob 0.5; training with --mask-prob %s",
+                               arch, task.cfg.mask_prob)
         encoder = MaelmEncoder(args, task.source_dictionary, pretraining)
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, True)
