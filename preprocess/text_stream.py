@@ -12,11 +12,15 @@ def check_readable(paths):
 
 
 def iter_stripped_lines(paths):
-    """Yield every line of every file, stripped of surrounding whitespace, in order."""
+    """Yield every line of every file, stripped of surrounding whitespace, in order.
+
+    A blank line is yielded after each file so that a document never continues into the next file.
+    """
     for path in paths:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 yield line.strip()
+        yield ""
 
 
 def collapse_blank_lines(lines):

@@ -9,7 +9,8 @@ TRAINING_SENTENCE_CAP = 2_000_000
 def train_sentencepiece(text_path, model_prefix, vocab_size):
     """Train a BPE sentencepiece model on `text_path`; returns the vocabulary size actually reached.
 
-    hard_vocab_limit=False lets a small corpus stop below `vocab_size` instead of failing.
+    hard_vocab_limit=False lets a small corpus stop below `vocab_size` instead of failing. byte_fallback
+    spells characters outside the vocabulary as UTF-8 byte pieces (<0xE2>...) so no text becomes <unk>.
     """
     spm.SentencePieceTrainer.train(
         input=str(text_path),
@@ -17,6 +18,7 @@ def train_sentencepiece(text_path, model_prefix, vocab_size):
         vocab_size=vocab_size,
         model_type="bpe",
         hard_vocab_limit=False,
+        byte_fallback=True,
         input_sentence_size=TRAINING_SENTENCE_CAP,
         shuffle_input_sentence=True,
         character_coverage=0.9999,
@@ -43,7 +45,7 @@ class SentencepieceTokenizer:
         return mapping["pieces"], [tuple(span) for span in mapping["offsets"]]
 
     def decode(self, symbols):
-        return "".join(symbols).replace("▁", " ").strip()
+        return self.processor.decode_pieces(list(symbols))
 
     def vocabulary(self):
         # Control pieces (<s>, </s>) and <unk> are never emitted as text; fairseq has its own specials.
