@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 # Parameters that only exist for pretraining and are dropped when a pretraining checkpoint is fine-tuned.
 DECODER_PREFIXES = ("encoder.decoder.", "encoder.decoder_proj.", "encoder.mask_embedding")
 LM_HEAD_PREFIX = "encoder.lm_head."
+# fairseq 0.12.2's encoder layers also store packed copies of their weights for its BetterTransformer path.
+FAIRSEQ_BT_COPIES = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "fc1_weight", "fc1_bias",
+                     "fc2_weight", "fc2_bias")
 
 
 class MaelmEncoder(RobertaEncoder):
@@ -128,9 +131,11 @@ class MaelmModel(RobertaModel):
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, False)
         maelm_defaults(args)
-        tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
+        # Positions are an architecture property (512, as RoBERTa), not the pretraining sample length: a model
+        # pretrained on short samples must load into the fine-tuning model unchanged.
         if getattr(args, "max_positions", None) is None:
-            args.max_positions = tokens_per_sample or 512
+            args.max_positions = 512
+        tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
         if tokens_per_sample is not None and tokens_per_sample > args.max_positions:
             raise ValueError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
                              f"{args.max_positions}; lower one or raise the other")
@@ -149,7 +154,9 @@ class MaelmModel(RobertaModel):
 
     def upgrade_state_dict_named(self, state_dict, name):
         prefix = name + "." if name else ""
+        layers = prefix + "encoder.sentence_encoder.layers."
         drop = [prefix + "encoder.sentence_encoder.version"]  # fairseq RoBERTa's bookkeeping buffer
+        drop += [k for k in state_dict if k.startswith(layers) and k.rsplit(".", 1)[-1] in FAIRSEQ_BT_COPIES]
         if self.encoder.decoder is None:
             drop += [k for k in state_dict if k.startswith(tuple(prefix + p for p in DECODER_PREFIXES))]
         if self.encoder.lm_head is None:

@@ -1,0 +1,55 @@
+"""Build maelm / fairseq-roberta models in-process for unit tests, without data on disk."""
+import argparse
+
+import torch
+from fairseq.data import Dictionary
+from fairseq.models import ARCH_CONFIG_REGISTRY
+from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
+
+from maelm_fairseq.models.maelm import MaelmModel
+from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+
+TINY = dict(encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,
+            dropout=0.0, attention_dropout=0.0)
+
+
+def dictionary(size=200):
+    d = Dictionary()
+    for i in range(size - 4):
+        d.add_symbol(f"w{i}")
+    return d
+
+
+def pretraining_task(vocab=200, **cfg):
+    return MaelmTask(MaelmConfig(data="unused", tokens_per_sample=64, **cfg), dictionary(vocab))
+
+
+def finetuning_task(task):
+    labels = Dictionary()
+    labels.add_symbol("0")
+    labels.add_symbol("1")
+    return SentencePredictionTask(SentencePredictionConfig(data="unused", num_classes=2), task.dictionary, labels)
+
+
+def build(arch, task, **overrides):
+    args = argparse.Namespace(arch=arch, **overrides)
+    ARCH_CONFIG_REGISTRY[arch](args)
+    return MaelmModel.build_model(args, task)
+
+
+def batch(task, rows=4, length=24, mask_prob=0.3, seed=0):
+    """Right-padded rows of random words starting with <s>; ~mask_prob of the words replaced by <mask>.
+    Returns (src_tokens, target) with target = original id at masked positions, pad elsewhere."""
+    g = torch.Generator().manual_seed(seed)
+    d = task.dictionary
+    pad = d.pad()
+    lengths = [length - 3 * i for i in range(rows)]
+    tokens = torch.full((rows, length), pad)
+    for r, n in enumerate(lengths):
+        tokens[r, :n] = torch.randint(d.nspecial, len(d) - 1, (n,), generator=g)
+        tokens[r, 0] = d.bos()
+    selectable = tokens.ne(pad) & tokens.ne(d.bos())
+    masked = selectable & (torch.rand(tokens.shape, generator=g) < mask_prob)
+    target = torch.where(masked, tokens, torch.full_like(tokens, pad))
+    src = tokens.masked_fill(masked, task.mask_idx)
+    return src, target
