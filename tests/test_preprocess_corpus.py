@@ -246,11 +246,13 @@ def test_empty_corpus_and_empty_valid_split_fail(tmp_path, capsys):
     assert "valid split is empty" in capsys.readouterr().err
 
 
-def fairseq_train(data_bin, save_dir, *task_flags):
+TINY_ROBERTA = ["--arch", "roberta_base", "--encoder-layers", "1", "--encoder-embed-dim", "32",
+                "--encoder-ffn-embed-dim", "64", "--encoder-attention-heads", "2"]
+
+
+def fairseq_train(data_bin, save_dir, *task_flags, model=TINY_ROBERTA):
     command = [
-        str(Path(sys.executable).parent / "fairseq-train"), str(data_bin), *task_flags, "--arch", "roberta_base",
-        "--encoder-layers", "1", "--encoder-embed-dim", "32", "--encoder-ffn-embed-dim", "64",
-        "--encoder-attention-heads", "2", "--max-update", "3", "--cpu", "--optimizer", "adam", "--lr", "1e-4",
+        str(Path(sys.executable).parent / "fairseq-train"), str(data_bin), *task_flags, *model, "--max-update", "3", "--cpu", "--optimizer", "adam", "--lr", "1e-4",
         "--batch-size", "4", "--no-save", "--num-workers", "0", "--log-format", "simple", "--save-dir", str(save_dir),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -260,3 +262,14 @@ def fairseq_train(data_bin, save_dir, *task_flags):
 
 def test_stock_masked_lm_trains_on_the_bin(sp_bin, tmp_path):
     fairseq_train(sp_bin, tmp_path, "--task", "masked_lm", "--criterion", "masked_lm", "--sample-break-mode", "complete_doc")
+
+
+@pytest.mark.skipif(not (REPO / "maelm_fairseq" / "tasks" / "maelm.py").is_file(), reason="maelm task not in this checkout")
+def test_maelm_task_trains_on_the_bin(sp_bin, tmp_path):
+    args = options.parse_args_and_arch(
+        options.get_training_parser(), [str(sp_bin), "--user-dir", str(REPO / "maelm_fairseq"), "--task", "maelm", "--arch", "maelm_tiny"]
+    )
+    task = tasks.setup_task(args)
+    assert task.mask_idx == len(task.source_dictionary) - 1
+    fairseq_train(sp_bin, tmp_path, "--user-dir", str(REPO / "maelm_fairseq"), "--task", "maelm", "--criterion", "maelm",
+                  model=["--arch", "maelm_tiny"])
