@@ -15,19 +15,29 @@ from tqdm import tqdm
 from preprocess.text_stream import collapse_blank_lines
 from preprocess.tokenizers import load_tokenizer
 
-LINES_PER_BATCH = 512
+LINES_PER_BATCH = 1024
 BATCHES_IN_FLIGHT_PER_WORKER = 8
 
 _worker_tokenizer = None
+_worker_counts_symbols = False
 
 
-def _load_worker_tokenizer(tokenizer_dir):
-    global _worker_tokenizer
+def _load_worker_tokenizer(tokenizer_dir, count_symbols):
+    global _worker_tokenizer, _worker_counts_symbols
     _worker_tokenizer = load_tokenizer(tokenizer_dir)
+    _worker_counts_symbols = count_symbols
 
 
 def _encode_batch(lines):
-    return [_worker_tokenizer.encode(line) if line else "" for line in lines]
+    """Encoded lines, their UTF-8 input size and, when asked, their symbol counts (work done here keeps the
+    writing process light)."""
+    encoded = [_worker_tokenizer.encode(line) if line else "" for line in lines]
+    counts = collections.Counter()
+    if _worker_counts_symbols:
+        for line in encoded:
+            if line:
+                counts.update(line.split(" "))
+    return encoded, counts, sum(len(line.encode("utf-8")) + 1 for line in lines)
 
 
 def ordered_parallel_map(function, items, workers, initializer, initargs):
@@ -53,26 +63,27 @@ def batched(iterable, size):
         yield batch
 
 
-def encode_stream(tokenizer_dir, lines, workers, desc="encode", total_bytes=None, meter=None):
-    """Yield the encoding of each line of `lines`, in order (an empty line stays empty).
+def encode_batches(tokenizer_dir, lines, workers, desc="encode", total_bytes=None, meter=None, count_symbols=False):
+    """Yield (encoded lines, symbol counts) per batch of `lines`, in order (an empty line stays empty).
 
-    `meter`, when given, is called with the UTF-8 size of each batch as it is handed to the workers.
+    `meter`, when given, is called with the UTF-8 input size of each batch once it is encoded.
     """
     with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=desc, mininterval=1.0, leave=False) as progress:
-
-        def metered_batches():
-            for batch in batched(lines, LINES_PER_BATCH):
-                size = sum(len(line.encode("utf-8")) + 1 for line in batch)
-                progress.update(size)
-                if meter:
-                    meter(size)
-                yield batch
-
         results = ordered_parallel_map(
-            _encode_batch, metered_batches(), workers, _load_worker_tokenizer, (str(tokenizer_dir),)
+            _encode_batch, batched(lines, LINES_PER_BATCH), workers, _load_worker_tokenizer,
+            (str(tokenizer_dir), count_symbols),
         )
-        for encoded in results:
-            yield from encoded
+        for encoded, counts, size in results:
+            progress.update(size)
+            if meter:
+                meter(size)
+            yield encoded, counts
+
+
+def encode_stream(tokenizer_dir, lines, workers, desc="encode"):
+    """Yield the encoding of each line of `lines`, in order, one output line per input line."""
+    for encoded, _ in encode_batches(tokenizer_dir, lines, workers, desc):
+        yield from encoded
 
 
 @dataclass
@@ -97,18 +108,19 @@ def encode_documents_to_file(tokenizer_dir, lines, out_path, workers, count_symb
     def add_bytes(size):
         stats.input_bytes += size
 
-    encoded = encode_stream(tokenizer_dir, lines, workers, desc, total_bytes, meter=add_bytes)
+    def encoded_lines():
+        for encoded, counts in encode_batches(tokenizer_dir, lines, workers, desc, total_bytes, add_bytes, count_symbols):
+            stats.symbol_counts.update(counts)
+            yield from encoded
+
     with open(out_path, "w", encoding="utf-8") as out:
-        for line in collapse_blank_lines(encoded):
+        for line in collapse_blank_lines(encoded_lines()):
             out.write(line + "\n")
-            if not line:
+            if line:
+                stats.lines += 1
+                stats.tokens += line.count(" ") + 1
+            else:
                 stats.documents += 1
-                continue
-            stats.lines += 1
-            symbols = line.split(" ")
-            stats.tokens += len(symbols)
-            if count_symbols:
-                stats.symbol_counts.update(symbols)
     if stats.lines:
         stats.documents += 1  # the last document has no blank line after it
     stats.seconds = time.perf_counter() - started
