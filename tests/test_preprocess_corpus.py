@@ -157,10 +157,50 @@ def test_several_inputs_are_concatenated(tmp_path, valid_text, capsys):
     assert f"(train {2 * n_docs}, valid 2)" in capsys.readouterr().out
 
 
-def test_workers_give_identical_output(tmp_path, sp_bin, valid_text):
+def record_workers(monkeypatch):
+    """Wrap the parallel map so a test can see how many workers the pipeline asked for."""
+    import preprocess.parallel_encode as parallel_encode
+
+    seen, original = [], parallel_encode.ordered_parallel_map
+
+    def recording(function, items, workers, initializer, initargs):
+        seen.append(workers)
+        return original(function, items, workers, initializer, initargs)
+
+    monkeypatch.setattr(parallel_encode, "ordered_parallel_map", recording)
+    return seen
+
+
+def test_workers_give_identical_output(tmp_path, sp_bin, valid_text, monkeypatch):
+    seen = record_workers(monkeypatch)
     parallel = prepare(tmp_path / "bin", "--sp-model", sp_bin / "sentencepiece.model", "--valid-input", valid_text, "--workers", 2)
+    assert seen and set(seen) == {2}
     for name in ("dict.txt", "train.bin", "train.idx", "valid.bin"):
         assert (parallel / name).read_bytes() == (sp_bin / name).read_bytes()
+
+
+def test_reserved_pieces_are_left_out_of_dict(tmp_path, valid_text, capsys):
+    import sentencepiece as spm
+
+    spm.SentencePieceTrainer.train(input=str(CORPUS), model_prefix=str(tmp_path / "m"), vocab_size=300,
+                                   user_defined_symbols=["<mask>", "<pad>"], minloglevel=2)
+    data_bin = prepare(tmp_path / "bin", "--sp-model", tmp_path / "m.model", "--valid-input", valid_text)
+    assert "left out of dict.txt" in capsys.readouterr().out
+    symbols = [line.rsplit(" ", 1)[0] for line in (data_bin / "dict.txt").read_text().splitlines()]
+    assert "<mask>" not in symbols and "<pad>" not in symbols and len(symbols) == 300 - 3 - 2
+
+
+def test_make_tiny_bpe_learns_the_requested_merges(tmp_path):
+    from fairseq.data.encoders.gpt2_bpe_utils import get_encoder
+
+    from preprocess.gpt2 import make_tiny_bpe
+
+    make_tiny_bpe.main(["--input", str(CORPUS), "--merges", "50", "--output", str(tmp_path)])
+    assert len((tmp_path / "vocab.bpe").read_text().splitlines()) == 1 + 50
+    encoder = get_encoder(str(tmp_path / "encoder.json"), str(tmp_path / "vocab.bpe"))
+    line = CORPUS.read_text().splitlines()[0]
+    assert encoder.decode(encoder.encode(line)) == line
+    assert len(encoder.encode(line)) > len(get_encoder(str(FIXTURES / "gpt2" / "encoder.json"), str(FIXTURES / "gpt2" / "vocab.bpe")).encode(line))
 
 
 def _pid(_):

@@ -112,9 +112,13 @@ def test_tasks_flag_selects_tasks(tmp_path, pretrain_bin):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["CoLA-bin", "RTE-bin"]
 
 
-def test_workers_give_identical_output(tmp_path, pretrain_bin, glue_out):
+def test_workers_give_identical_output(tmp_path, pretrain_bin, glue_out, monkeypatch):
+    from test_preprocess_corpus import record_workers
+
+    seen = record_workers(monkeypatch)
     prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "MRPC", "--tokenizer-dir", str(pretrain_bin),
                        "--output", str(tmp_path), "--workers", "2"])
+    assert seen and set(seen) == {2}
     for part in ("input0/train.bin", "input1/valid.bin", "label/train.bin"):
         assert (tmp_path / "MRPC-bin" / part).read_bytes() == (glue_out / "MRPC-bin" / part).read_bytes()
 
