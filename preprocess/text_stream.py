@@ -41,15 +41,3 @@ def collapse_blank_lines(lines):
         seen_text = True
         yield line
 
-
-def iter_documents(lines):
-    """Group normalised lines into documents (lists of non-empty lines)."""
-    document = []
-    for line in collapse_blank_lines(lines):
-        if line:
-            document.append(line)
-        else:
-            yield document
-            document = []
-    if document:
-        yield document

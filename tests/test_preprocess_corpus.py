@@ -12,7 +12,7 @@ from fairseq.data import Dictionary, data_utils
 from preprocess.fairseq_dict import RESERVED_SYMBOLS
 from preprocess.parallel_encode import ordered_parallel_map
 from preprocess.pretrain import prepare_corpus
-from preprocess.text_stream import collapse_blank_lines, iter_documents
+from preprocess.text_stream import collapse_blank_lines
 from preprocess.tokenizers import load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,10 +100,8 @@ def test_blank_lines_are_normalised(tmp_path, messy_corpus, valid_text):
     assert "" not in [a + b for a, b in zip(lines, lines[1:]) if a == "" or b == ""]  # never two breaks in a row
 
 
-def test_collapse_and_documents_units():
-    lines = ["", "", "a", "b", "", "", "", "c", ""]
-    assert list(collapse_blank_lines(lines)) == ["a", "b", "", "c"]
-    assert list(iter_documents(lines)) == [["a", "b"], ["c"]]
+def test_collapse_blank_lines_unit():
+    assert list(collapse_blank_lines(["", "", "a", "b", "", "", "", "c", ""])) == ["a", "b", "", "c"]
 
 
 def test_summary_lists_counts_and_throughput(tmp_path, valid_text, capsys):

@@ -1,7 +1,11 @@
-"""Normalise raw text and split it, by whole documents, into train and valid text files (streaming)."""
+"""Normalise raw text and split it, by whole documents, into train and valid text files (streaming).
+
+Lines are written as they are read, so not even one document is held in memory (a file without blank lines
+is one document).
+"""
 import random
 
-from preprocess.text_stream import iter_documents, iter_stripped_lines
+from preprocess.text_stream import collapse_blank_lines, iter_stripped_lines
 
 
 class DocumentWriter:
@@ -12,15 +16,30 @@ class DocumentWriter:
         self.documents = 0
         self.lines = 0
 
-    def write(self, document):
+    def start_document(self):
         if self.documents:
             self.handle.write("\n")
-        self.handle.writelines(line + "\n" for line in document)
         self.documents += 1
-        self.lines += len(document)
+
+    def write_line(self, line):
+        self.handle.write(line + "\n")
+        self.lines += 1
 
     def close(self):
         self.handle.close()
+
+
+def _copy_documents(lines, choose_writer):
+    """Write each normalised document to the writer `choose_writer()` picks when the document starts."""
+    writer = None
+    for line in collapse_blank_lines(lines):
+        if not line:
+            writer = None
+            continue
+        if writer is None:
+            writer = choose_writer()
+            writer.start_document()
+        writer.write_line(line)
 
 
 def write_split(inputs, valid_inputs, valid_fraction, seed, train_path, valid_path):
@@ -32,11 +51,11 @@ def write_split(inputs, valid_inputs, valid_fraction, seed, train_path, valid_pa
     train, valid = DocumentWriter(train_path), DocumentWriter(valid_path)
     rng = random.Random(seed)
     try:
-        for document in iter_documents(iter_stripped_lines(inputs)):
-            to_valid = not valid_inputs and rng.random() < valid_fraction
-            (valid if to_valid else train).write(document)
-        for document in iter_documents(iter_stripped_lines(valid_inputs or [])):
-            valid.write(document)
+        if valid_inputs:
+            _copy_documents(iter_stripped_lines(inputs), lambda: train)
+            _copy_documents(iter_stripped_lines(valid_inputs), lambda: valid)
+        else:
+            _copy_documents(iter_stripped_lines(inputs), lambda: valid if rng.random() < valid_fraction else train)
     finally:
         train.close()
         valid.close()
