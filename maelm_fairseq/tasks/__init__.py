@@ -1,1 +1,2 @@
 from . import maelm  # noqa: F401
+from . import squad  # noqa: F401
