@@ -34,6 +34,8 @@ setup(
         "console_scripts": [
             "maelm-train = maelm_fairseq.cli:train",
             "maelm-hydra-train = maelm_fairseq.cli:hydra_train",
+            "maelm-rank = maelm_fairseq.analysis.rank_cli:main",
+            "maelm-export-hf = maelm_fairseq.export.hf_cli:main",
         ],
     },
 )
