@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from fairseq.modules import LayerNorm
 
-from .transformer_layer import TransformerLayer, padding_bias
+from .transformer_layer import Packing, TransformerLayer, padding_bias, unpad_wanted
 
 
 class MaskedDecoder(nn.Module):
@@ -27,10 +27,19 @@ class MaskedDecoder(nn.Module):
                              cross_attention=self.cross, memory_dim=dim)
             for _ in range(args.decoder_layers)
         )
+        self.unpad = getattr(args, "unpad", "auto")
 
     def forward(self, x, positions, pad_mask, memory=None, memory_pad_mask=None):
         """x (B, T, D) full-length input, positions/pad_mask (B, T); memory (B, S, D) kept-token encoder outputs."""
         x = self.dropout(self.layernorm_embedding(x + self.embed_positions(positions)))
+        if unpad_wanted(self.unpad, pad_mask):
+            pack = Packing(pad_mask)
+            memory_pack = Packing(memory_pad_mask) if self.cross else None
+            x = pack.pack(x)
+            memory = memory_pack.pack(memory) if self.cross else None
+            for layer in self.layers:
+                x = layer(x, None, memory, None, pack=pack, memory_pack=memory_pack)
+            return pack.unpack(x)
         x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
         bias = padding_bias(pad_mask, x.dtype)
         memory_bias = padding_bias(memory_pad_mask, x.dtype) if self.cross else None

@@ -11,7 +11,7 @@ from fairseq import utils
 from fairseq.modules import LayerNorm
 
 from .relative_position import RelativePositionBias
-from .transformer_layer import TransformerLayer, padding_bias
+from .transformer_layer import Packing, TransformerLayer, padding_bias, unpad_wanted
 
 
 class SentenceEncoder(nn.Module):
@@ -33,6 +33,7 @@ class SentenceEncoder(nn.Module):
             RelativePositionBias(args.rel_pos_bins, args.max_rel_pos, args.encoder_attention_heads)
             if args.rel_pos else None
         )
+        self.unpad = getattr(args, "unpad", "auto")  # --unpad: run the layers on the real tokens only
 
     def make_positions(self, tokens: torch.Tensor) -> torch.Tensor:
         return utils.make_positions(tokens, self.padding_idx)
@@ -43,18 +44,25 @@ class SentenceEncoder(nn.Module):
         pad_mask = tokens.eq(self.padding_idx)
         if positions is None:
             positions = self.make_positions(tokens)
+        rel = self.rel_pos_bias(positions) if self.rel_pos_bias is not None else None
+        pack = Packing(pad_mask) if unpad_wanted(self.unpad, pad_mask) else None
+        if pack is not None:  # embeddings, layers and LayerNorms see the N real tokens, never the padding
+            tokens, positions = pack.pack(tokens), pack.pack(positions)
         x = self.embed_tokens(tokens) + self.embed_positions(positions)
         x = self.dropout(self.layernorm_embedding(x))
-        x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
-
-        bias = padding_bias(pad_mask, x.dtype)
-        if self.rel_pos_bias is not None:
-            rel = self.rel_pos_bias(positions).to(x.dtype)
-            bias = rel if bias is None else rel + bias
+        if pack is None:
+            x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
+            bias = padding_bias(pad_mask, x.dtype)
+            if rel is not None:
+                bias = rel.to(x.dtype) if bias is None else rel.to(x.dtype) + bias
+        else:
+            bias = rel.to(x.dtype) if rel is not None else None  # the layers add the padding themselves
 
         states = [x] if return_all_hiddens else []
         for layer in self.layers:
-            x = layer(x, bias)
+            x = layer(x, bias, pack=pack)
             if return_all_hiddens:
                 states.append(x)
+        if pack is not None:
+            x, states = pack.unpack(x), [pack.unpack(s) for s in states]
         return x, states

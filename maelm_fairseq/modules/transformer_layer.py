@@ -31,11 +31,29 @@ class Attention(nn.Module):
         B, T, C = x.shape
         return x.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)
 
-    def forward(self, query, key_value, bias: Optional[torch.Tensor]):
-        """query (B, T, C), key_value (B, S, C_kv), bias additive, broadcastable to (B, H, T, S) or None."""
-        q, k, v = self._heads(self.q_proj(query)), self._heads(self.k_proj(key_value)), self._heads(self.v_proj(key_value))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0)
-        return self.out_proj(out.transpose(1, 2).flatten(2))
+    def forward(self, query, key_value, bias: Optional[torch.Tensor], q_pack: Optional["Packing"] = None,
+                kv_pack: Optional["Packing"] = None):
+        """query (B, T, C), key_value (B, S, C_kv), bias additive, broadcastable to (B, H, T, S) or None.
+
+        Packed (unpadded) form: query (N, C) with `q_pack`, key_value (M, C_kv) with `kv_pack`; `bias` then holds
+        only what is not padding (rel-pos, or None) and the keys' padding comes from `kv_pack`."""
+        q, k, v = self.q_proj(query), self.k_proj(key_value), self.v_proj(key_value)
+        dropout = self.dropout if self.training else 0.0
+        if q_pack is None:
+            q, k, v = self._heads(q), self._heads(k), self._heads(v)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+            return self.out_proj(out.transpose(1, 2).flatten(2))
+        if bias is None and dropout == 0.0 and use_varlen(q):
+            h = self.num_heads
+            out = varlen_attn(q.unflatten(-1, (h, -1)), k.unflatten(-1, (h, -1)), v.unflatten(-1, (h, -1)),
+                              q_pack.cu_seqlens, kv_pack.cu_seqlens, q_pack.max_len, kv_pack.max_len)
+            return self.out_proj(out.flatten(1))
+        # Only the attention scores need the padded layout: projections and FFN stay on the N real tokens.
+        pad_bias = kv_pack.padding_bias(q.dtype)
+        bias = pad_bias if bias is None else (bias if pad_bias is None else bias + pad_bias)
+        q, k, v = self._heads(q_pack.unpack(q)), self._heads(kv_pack.unpack(k)), self._heads(kv_pack.unpack(v))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+        return self.out_proj(q_pack.pack(out.transpose(1, 2).flatten(2)))
 
 
 class TransformerLayer(nn.Module):
@@ -58,10 +76,12 @@ class TransformerLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.activation_dropout = nn.Dropout(activation_dropout)
 
-    def forward(self, x, bias=None, memory=None, memory_bias=None):
-        x = self.self_attn_layer_norm(x + self.dropout(self.self_attn(x, x, bias)))
+    def forward(self, x, bias=None, memory=None, memory_bias=None, pack=None, memory_pack=None):
+        """x (B, T, C), or (N, C) packed real tokens with `pack` (then memory is (M, C) with `memory_pack`)."""
+        x = self.self_attn_layer_norm(x + self.dropout(self.self_attn(x, x, bias, pack, pack)))
         if self.encoder_attn is not None:
-            x = self.encoder_attn_layer_norm(x + self.dropout(self.encoder_attn(x, memory, memory_bias)))
+            x = self.encoder_attn_layer_norm(
+                x + self.dropout(self.encoder_attn(x, memory, memory_bias, pack, memory_pack)))
         h = self.fc2(self.activation_dropout(self.activation_fn(self.fc1(x))))
         return self.final_layer_norm(x + self.dropout(h))
 
@@ -76,3 +96,57 @@ def padding_bias(pad_mask: torch.Tensor, dtype: torch.dtype) -> Optional[torch.T
         return None
     bias = torch.zeros(pad_mask.shape, dtype=dtype, device=pad_mask.device)
     return bias.masked_fill_(pad_mask, torch.finfo(dtype).min / 2)[:, None, None, :]
+
+
+class Packing:
+    """The real tokens of a padded (B, T) batch as one packed (N,) sequence: index tensors, no Python loop.
+
+    Rows are concatenated in order (row-major), so each row's tokens form one contiguous segment; `cu_seqlens`
+    holds the segment starts, as FlashAttention's varlen kernels want them. Padding anywhere in a row is fine.
+    """
+
+    def __init__(self, pad_mask: torch.Tensor):
+        self.pad_mask = pad_mask
+        self.batch, self.length = pad_mask.shape
+        real = ~pad_mask
+        self.index = real.flatten().nonzero().squeeze(1)  # (N,) flat positions of the real tokens
+        lengths = real.sum(1, dtype=torch.int32)
+        self.cu_seqlens = F.pad(lengths.cumsum(0, dtype=torch.int32), (1, 0))
+        self.max_len = self.length
+        self._bias = {}
+
+    @property
+    def num_tokens(self) -> int:
+        return self.index.numel()
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, ...) -> (N, ...)"""
+        return x.flatten(0, 1).index_select(0, self.index)
+
+    def unpack(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, ...) -> (B, T, ...), zeros at padding."""
+        out = x.new_zeros((self.batch * self.length,) + x.shape[1:]).index_copy(0, self.index, x)
+        return out.view((self.batch, self.length) + x.shape[1:])
+
+    def padding_bias(self, dtype: torch.dtype) -> Optional[torch.Tensor]:
+        if dtype not in self._bias:
+            self._bias[dtype] = padding_bias(self.pad_mask, dtype)
+        return self._bias[dtype]
+
+
+def unpad_wanted(mode: str, pad_mask: torch.Tensor) -> bool:
+    """`--unpad`: never; always (whenever the batch has padding); auto (when padding is at least 1/16 of the
+    batch: below that the index copies around each attention cost about what the padded rows would)."""
+    if mode == "never" or not pad_mask.any():
+        return False
+    return mode == "always" or pad_mask.float().mean().item() >= 1 / 16
+
+
+try:  # FlashAttention varlen (CUDA, fp16/bf16): attention over the packed tokens, no padded layout at all
+    from torch.nn.attention.varlen import varlen_attn
+except ImportError:  # older torch
+    varlen_attn = None
+
+
+def use_varlen(q: torch.Tensor) -> bool:
+    return varlen_attn is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
