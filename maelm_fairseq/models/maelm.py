@@ -76,20 +76,11 @@ class MaelmEncoder(RobertaEncoder):
         keep = ~(pad_mask | is_mask)
         positions = self.sentence_encoder.make_positions(src_tokens)  # original positions, <mask> slots included
 
-        # Kept tokens first, in original order (stable sort), cut to the longest row of kept tokens.
-        width = max(int(keep.sum(1).max()), 1)
-        order = torch.sort((~keep).to(torch.uint8), dim=1, stable=True).indices[:, :width]
-        enc_pad = ~keep.gather(1, order)
-        enc_tokens = src_tokens.gather(1, order).masked_fill(enc_pad, pad)
-        enc_positions = positions.gather(1, order).masked_fill(enc_pad, pad)
+        enc_pad, (enc_tokens, enc_positions) = delete_masked(keep, pad, src_tokens, positions)
         enc_out, states = self.sentence_encoder(enc_tokens, enc_positions, return_all_hiddens)
-
-        # Back to full length: slot i of a row takes the encoder output of the i-th kept token of that row.
-        slot = (keep.cumsum(1) - 1).clamp(min=0)
-        full = enc_out.gather(1, slot.unsqueeze(-1).expand(-1, -1, enc_out.size(-1)))
         mask_vector = (self.mask_embedding if self.mask_embedding is not None
-                       else self.sentence_encoder.embed_tokens.weight[self.mask_idx]).to(full.dtype)
-        full = torch.where(keep.unsqueeze(-1), full, torch.where(is_mask.unsqueeze(-1), mask_vector, 0.0))
+                       else self.sentence_encoder.embed_tokens.weight[self.mask_idx])
+        full = restore_masked(enc_out, keep, is_mask, mask_vector)
 
         memory = enc_out
         if self.decoder_proj is not None:
@@ -98,9 +89,27 @@ class MaelmEncoder(RobertaEncoder):
         extra = {
             "inner_states": states if return_all_hiddens else None,
             "encoder_tokens": keep.sum(),  # real tokens the encoder processed
-            "encoder_length": width,  # its sequence length (max kept tokens per row)
+            "encoder_length": enc_tokens.size(1),  # its sequence length (max kept tokens per row)
         }
         return self.output_layer(x, masked_tokens=masked_tokens), extra
+
+
+def delete_masked(keep, pad, *tensors):
+    """Kept tokens first, in original order (stable sort), cut to the longest row of kept tokens.
+    keep (B, T) bool; each tensor (B, T) -> (B, width), `pad` where a row has fewer kept tokens.
+    Returns (enc_pad (B, width) bool, [compacted tensors])."""
+    width = max(int(keep.sum(1).max()), 1)
+    order = torch.sort((~keep).to(torch.uint8), dim=1, stable=True).indices[:, :width]
+    enc_pad = ~keep.gather(1, order)
+    return enc_pad, [t.gather(1, order).masked_fill(enc_pad, pad) for t in tensors]
+
+
+def restore_masked(enc_out, keep, is_mask, mask_vector):
+    """Back to full length: slot i of a row takes the encoder output of the i-th kept token of that row;
+    <mask> slots get `mask_vector`, padding slots zeros."""
+    slot = (keep.cumsum(1) - 1).clamp(min=0)
+    full = enc_out.gather(1, slot.unsqueeze(-1).expand(-1, -1, enc_out.size(-1)))
+    return torch.where(keep.unsqueeze(-1), full, torch.where(is_mask.unsqueeze(-1), mask_vector.to(full.dtype), 0.0))
 
 
 @register_model("maelm")
