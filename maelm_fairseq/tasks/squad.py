@@ -6,6 +6,7 @@ pretraining so the embedding sizes match) and {train,valid}.pt. The model is the
 logs the official metrics: exact and f1 (v1.1), plus HasAns_*/NoAns_* and best_exact/best_f1 with their null
 thresholds (v2.0), so `--best-checkpoint-metric f1 --maximize-best-checkpoint-metric` works.
 """
+import contextlib
 import os
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from fairseq import metrics
 from fairseq.data import Dictionary
 from fairseq.dataclass import FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
-from omegaconf import II, MISSING, open_dict
+from omegaconf import II, MISSING, OmegaConf, open_dict
 
 from ..criterions.squad import WINDOWS_KEY
 from ..modules.squad_span_head import attach_squad_head
@@ -63,7 +64,7 @@ class SquadTask(FairseqTask):
         return self.datasets[split]
 
     def build_model(self, cfg, from_checkpoint=False):
-        with open_dict(cfg):
+        with open_dict(cfg) if OmegaConf.is_config(cfg) else contextlib.ExitStack():  # legacy models: a Namespace
             cfg.max_positions = self.cfg.max_positions
         return attach_squad_head(super().build_model(cfg, from_checkpoint))
 
