@@ -1,0 +1,160 @@
+#!/usr/bin/env python
+"""Fine-tune one GLUE task from a pretraining checkpoint with several seeds and print the median dev score.
+
+    python examples/glue/run.py RTE --data glue-bin/RTE-bin --checkpoint checkpoints/checkpoint_best.pt \
+        --arch maelm_base --save-dir ft/RTE [--seeds 1 2 3 4 5] [-- extra fairseq-train flags]
+
+Hyperparameters per task are fairseq's RoBERTa GLUE recipe (examples/roberta/README.glue.md): lr, batch size,
+total updates (10 epochs) and warmup (6 %; QQP 25 % as published), Adam (0.9, 0.98) eps 1e-6, weight decay 0.1,
+polynomial decay, dropout 0.1, no clipping. MAE-LM's own values are not published; its paper reports the median of
+five seeds, hence the default seeds. See examples/glue/README.md.
+"""
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PLUGIN_DIR = Path(__file__).resolve().parents[2] / "maelm_fairseq"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    num_classes: int
+    lr: float
+    batch_size: int
+    total_updates: int
+    warmup_updates: int
+    metric: str  # the dev score the papers report; also selects the best checkpoint
+
+
+RECIPES = {
+    "MNLI": Recipe(3, 1e-5, 32, 123873, 7432, "accuracy"),
+    "QNLI": Recipe(2, 1e-5, 32, 33112, 1986, "accuracy"),
+    "QQP": Recipe(2, 1e-5, 32, 113272, 28318, "accuracy"),
+    "RTE": Recipe(2, 2e-5, 16, 2036, 122, "accuracy"),
+    "SST-2": Recipe(2, 1e-5, 32, 20935, 1256, "accuracy"),
+    "MRPC": Recipe(2, 1e-5, 16, 2296, 137, "accuracy"),
+    "CoLA": Recipe(2, 1e-5, 16, 5336, 320, "mcc"),
+    "STS-B": Recipe(1, 2e-5, 16, 3598, 214, "pearson"),
+}
+COMMON = ["--task", "sentence_prediction", "--criterion", "maelm_sentence_prediction", "--max-positions", "512",
+          "--max-tokens", "4400", "--required-batch-size-multiple", "1", "--init-token", "0",
+          "--separator-token", "2", "--reset-optimizer", "--reset-dataloader", "--reset-meters",
+          "--dropout", "0.1", "--attention-dropout", "0.1", "--weight-decay", "0.1", "--optimizer", "adam",
+          "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-06", "--clip-norm", "0.0",
+          "--lr-scheduler", "polynomial_decay", "--max-epoch", "10", "--find-unused-parameters",
+          "--no-epoch-checkpoints", "--no-last-checkpoints", "--log-format", "simple"]
+FP16 = ["--fp16", "--fp16-init-scale", "4", "--threshold-loss-scale", "1", "--fp16-scale-window", "128"]
+VALID_LINE = re.compile(r"\| valid on 'valid' subset \|(.*)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("task", choices=list(RECIPES))
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="the task's data-bin (input0/, input1/, label/), e.g. from preprocess/glue/prepare_glue.py")
+    parser.add_argument("--checkpoint", required=True, metavar="PT", help="pretraining checkpoint to start from")
+    parser.add_argument("--arch", default="maelm_base", help="architecture of the checkpoint (default maelm_base)")
+    parser.add_argument("--save-dir", required=True, metavar="DIR", help="one sub-folder per seed is written here")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="S",
+                        help="one fine-tuning run per seed (default 1 2 3 4 5; the papers report the median of five)")
+    parser.add_argument("--max-update", type=int, metavar="N",
+                        help="cut the recipe to N updates (warmup scaled alike), for a quick look or a smoke test")
+    parser.add_argument("--cpu", action="store_true", help="train on CPU in fp32 (default: GPU with the recipe's fp16)")
+    parser.add_argument("--dry-run", action="store_true", help="print the fairseq-train commands and stop")
+    parser.epilog = "Flags after `--` go to fairseq-train last, so they override the recipe."
+    return parser
+
+
+def split_extra(argv):
+    """(own arguments, fairseq-train arguments after `--`)."""
+    if "--" in argv:
+        return argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    return argv, []
+
+
+def train_command(args, recipe, seed):
+    total, warmup = recipe.total_updates, recipe.warmup_updates
+    if args.max_update is not None:
+        total, warmup = args.max_update, round(recipe.warmup_updates * args.max_update / recipe.total_updates)
+    command = [sys.executable, "-m", "fairseq_cli.train", str(args.data), "--user-dir", str(PLUGIN_DIR),
+               "--arch", args.arch, "--restore-file", str(args.checkpoint), *COMMON,
+               "--num-classes", str(recipe.num_classes), "--lr", str(recipe.lr), "--batch-size", str(recipe.batch_size),
+               "--total-num-update", str(total), "--warmup-updates", str(warmup), "--seed", str(seed),
+               "--save-dir", str(Path(args.save_dir) / f"seed{seed}"), "--best-checkpoint-metric", recipe.metric,
+               "--maximize-best-checkpoint-metric"]
+    if args.max_update is not None:
+        command += ["--max-update", str(total)]
+    if recipe.num_classes == 1:
+        command += ["--regression-target"]
+    command += ["--cpu"] if args.cpu else FP16
+    return command + args.extra
+
+
+def best_validation(log, metric):
+    """Metrics of the validation with the highest `metric`, as {name: value}."""
+    rows = []
+    for match in VALID_LINE.finditer(log):
+        fields = dict(re.findall(r"(\w+) ([-\d.]+|nan)(?= \||$)", match.group(1)))
+        if metric in fields:
+            rows.append({k: float(v) for k, v in fields.items()})
+    return max(rows, key=lambda row: row[metric]) if rows else None
+
+
+def check_inputs(parser, args, recipe):
+    data = Path(args.data)
+    if not (data / "input0" / "dict.txt").is_file():
+        parser.error(f"--data {data}: no input0/dict.txt; pass a GLUE task data-bin (preprocess/glue/prepare_glue.py)")
+    if recipe.num_classes == 1 and not (data / "label" / "valid.label").is_file():
+        parser.error(f"--data {data}: {args.task} is a regression task but label/valid.label is missing")
+    if recipe.num_classes > 1 and not (data / "label" / "dict.txt").is_file():
+        parser.error(f"--data {data}: no label/dict.txt; {args.task} needs binarized class labels")
+    if not Path(args.checkpoint).is_file():
+        parser.error(f"--checkpoint {args.checkpoint}: no such file")
+
+
+def main(argv=None):
+    parser = build_parser()
+    own, extra = split_extra(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(own)
+    args.extra = extra
+    recipe = RECIPES[args.task]
+    if args.max_update is not None and args.max_update < 1:
+        parser.error("--max-update must be at least 1")
+    check_inputs(parser, args, recipe)
+    commands = {seed: train_command(args, recipe, seed) for seed in args.seeds}
+    if args.dry_run:
+        for command in commands.values():
+            print(" ".join(f"'{a}'" if " " in a else a for a in command))
+        return 0
+
+    results = {}
+    for seed, command in commands.items():
+        Path(args.save_dir, f"seed{seed}").mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(command, capture_output=True, text=True)
+        log = proc.stdout + proc.stderr
+        Path(args.save_dir, f"seed{seed}", "train.log").write_text(log)
+        if proc.returncode != 0:
+            print(log[-4000:], file=sys.stderr)
+            print(f"error: seed {seed} failed (exit {proc.returncode}); full log in "
+                  f"{Path(args.save_dir, f'seed{seed}', 'train.log')}", file=sys.stderr)
+            return 1
+        results[seed] = best_validation(log, recipe.metric)
+        if results[seed] is None:
+            print(f"error: seed {seed} logged no validation '{recipe.metric}'", file=sys.stderr)
+            return 1
+        shown = " ".join(f"{k} {v:g}" for k, v in results[seed].items() if k not in ("wps", "wpb", "bsz"))
+        print(f"{args.task} seed {seed}: {shown}", flush=True)
+
+    names = [k for k in results[args.seeds[0]] if k not in ("wps", "wpb", "bsz", "num_updates")]
+    medians = {name: statistics.median(r[name] for r in results.values() if name in r) for name in names}
+    print(f"{args.task} median over {len(results)} seeds: {recipe.metric} {medians[recipe.metric]:g} ("
+          + ", ".join(f"{k} {v:g}" for k, v in medians.items() if k != recipe.metric) + ")")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

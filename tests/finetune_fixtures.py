@@ -1,0 +1,109 @@
+"""Fixtures of the fine-tuning tests, all session-scoped and built once:
+
+- `sp_data_bin`: the demo corpus through preprocess/pretrain (sentencepiece, 1000 pieces);
+- `pretrained_checkpoint`: maelm_tiny pretrained on it for 50 updates (one pretraining serves GLUE and SQuAD);
+- `pair_data_bin`: a sentence-pair task from the demo corpus in fairseq's GLUE layout (input0/, input1/ binarized
+  with the pretraining dict, label/), plus `regression/` with the same inputs and float labels (STS-B layout);
+- `squad_data`: tests/fixtures/squad_v2_tiny.json through preprocess/squad as train and valid features.
+
+Use them with `from finetune_fixtures import *  # noqa: F401,F403`.
+"""
+import os
+import random
+import sys
+
+import pytest
+
+from conftest import REPO, TINY_TRAIN, run_cli
+
+# One thread per process and no loader workers (TINY_TRAIN): on 2 shared cores, torch's default threads made
+# fine-tuning about 5x slower.
+CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+PRETRAIN_UPDATES = 50
+SQUAD_JSON = os.path.join(REPO, "tests", "fixtures", "squad_v2_tiny.json")
+# Topics of the Python language reference that describe the data model (types, special methods, built-in objects).
+DATA_MODEL_TOPICS = {"objects", "numeric-types", "sequence-types", "dict", "lists", "strings", "string-methods",
+                     "integers", "floating", "booleans", "imaginary", "numbers", "truth", "attribute-access"}
+
+
+def is_data_model(topic):
+    return topic.startswith(("types", "bltin-", "special")) or topic in DATA_MODEL_TOPICS
+
+
+def topic_pairs(seed=1):
+    """Balanced (sentence_a, sentence_b, label): two consecutive sentences of one help topic, labelled 1 when the
+    topic is about the data model and 0 when it is about statements or expressions. Unlike the demo's "does B
+    follow A" task, a 2-layer model learns this within a hundred updates, which is what a smoke test needs."""
+    from maelm_fairseq.data.demo_corpus import documents, sentences
+
+    by_label = {0: [], 1: []}
+    for topic, paragraphs in documents():
+        text = [s for p in paragraphs for s in sentences(p)]
+        by_label[int(is_data_model(topic))] += list(zip(text, text[1:]))
+    rng = random.Random(seed)
+    n = min(len(pairs) for pairs in by_label.values())
+    rows = [(a, b, label) for label, pairs in by_label.items() for a, b in rng.sample(pairs, n)]
+    rng.shuffle(rows)
+    return rows
+
+
+def pretrain(data_bin, save_dir):
+    run_cli(["fairseq-train", data_bin, "--user-dir", "maelm_fairseq", "--task", "maelm", "--criterion", "maelm",
+             "--arch", "maelm_tiny", *TINY_TRAIN, "--max-update", PRETRAIN_UPDATES, "--save-dir", save_dir,
+             "--no-save-optimizer-state"], env=CPU_ENV)
+    return os.path.join(save_dir, "checkpoint_last.pt")
+
+
+@pytest.fixture(scope="session")
+def sp_data_bin(tmp_path_factory):
+    from maelm_fairseq.data.demo_corpus import write_pretraining_corpus
+
+    root = tmp_path_factory.mktemp("sp_corpus")
+    write_pretraining_corpus(str(root))
+    out = root / "bin"
+    run_cli([sys.executable, os.path.join(REPO, "preprocess", "pretrain", "prepare_corpus.py"), "--input",
+             root / "train.txt", "--valid-input", root / "valid.txt", "--output", out, "--vocab-size", 1000])
+    return out
+
+
+@pytest.fixture(scope="session")
+def pretrained_checkpoint(sp_data_bin, tmp_path_factory):
+    return pretrain(sp_data_bin, tmp_path_factory.mktemp("pretrain"))
+
+
+@pytest.fixture(scope="session")
+def pair_data_bin(sp_data_bin, tmp_path_factory):
+    from preprocess.tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(sp_data_bin)
+    root = tmp_path_factory.mktemp("pairs")
+    rows = topic_pairs()
+    n_valid = len(rows) // 5
+    for split, split_rows in (("valid", rows[:n_valid]), ("train", rows[n_valid:])):
+        for column, values in (("input0", [tokenizer.encode(r[0]) for r in split_rows]),
+                               ("input1", [tokenizer.encode(r[1]) for r in split_rows]),
+                               ("label", [str(r[2]) for r in split_rows])):
+            (root / f"{split}.{column}").write_text("\n".join(values) + "\n")
+    out = root / "bin"
+    for column in ("input0", "input1", "label"):
+        dictionary = [] if column == "label" else ["--srcdict", sp_data_bin / "dict.txt"]
+        run_cli(["fairseq-preprocess", "--only-source", "--trainpref", root / f"train.{column}", "--validpref",
+                 root / f"valid.{column}", "--destdir", out / column, *dictionary, "--workers", 1])
+    regression = out / "regression"  # STS-B layout: label/{split}.label holds floats, no label dictionary
+    (regression / "label").mkdir(parents=True)
+    for column in ("input0", "input1"):
+        os.symlink(out / column, regression / column)
+    for split in ("train", "valid"):
+        labels = (root / f"{split}.label").read_text().split()
+        (regression / "label" / f"{split}.label").write_text("".join(f"{0.2 + 0.6 * int(v)}\n" for v in labels))
+    return out
+
+
+@pytest.fixture(scope="session")
+def squad_data(sp_data_bin, tmp_path_factory):
+    """9 questions (2 impossible), train = valid, so fine-tuning can be checked to reach the gold answers."""
+    out = tmp_path_factory.mktemp("squad") / "features"
+    run_cli([sys.executable, os.path.join(REPO, "preprocess", "squad", "prepare_squad.py"), "--train-json",
+             SQUAD_JSON, "--valid-json", SQUAD_JSON, "--tokenizer-dir", sp_data_bin, "--output", out,
+             "--max-seq-length", 256, "--doc-stride", 128])
+    return out
