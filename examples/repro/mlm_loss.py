@@ -1,0 +1,53 @@
+"""Validation masked-LM loss (bits per predicted token) of a pretraining checkpoint, at a given masking rate.
+
+Every checkpoint is scored on the same validation blocks with the same masks (fairseq's MaskTokensDataset seeded
+by --seed), so models trained at different masking rates can be compared at one rate (0.15), and each also at
+its own training rate. Prints one JSON line.
+
+    python examples/repro/mlm_loss.py CHECKPOINT DATA_BIN [--mask-prob 0.15] [--seed 1]
+"""
+import argparse
+import json
+import math
+
+import torch
+from fairseq import checkpoint_utils, tasks, utils
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint")
+    parser.add_argument("data_bin")
+    parser.add_argument("--mask-prob", type=float, action="append",
+                        help="masking rate(s) to score at (repeatable); default: 0.15 and the training rate")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    state = checkpoint_utils.load_checkpoint_to_cpu(args.checkpoint, {"data": args.data_bin})
+    cfg = state["cfg"]
+    utils.import_user_module(cfg.common)
+    train_p = float(cfg.task.mask_prob)
+    rates = args.mask_prob or sorted({0.15, train_p})
+    result = {"checkpoint": args.checkpoint, "updates": state["optimizer_history"][-1]["num_updates"],
+              "train_mask_prob": train_p, "loss_bits": {}}
+    for p in rates:
+        cfg.task.mask_prob = p
+        cfg.common.seed = args.seed
+        task = tasks.setup_task(cfg.task)
+        task.load_dataset("valid")
+        model = task.build_model(cfg.model)
+        model.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
+        model.eval()
+        criterion = task.build_criterion(cfg.criterion)
+        itr = task.get_batch_iterator(task.dataset("valid"), max_sentences=16, seed=args.seed)
+        loss_sum = predicted = 0.0
+        with torch.no_grad():
+            for sample in itr.next_epoch_itr(shuffle=False):
+                loss, sample_size, _ = criterion(model, sample)
+                loss_sum += float(loss)
+                predicted += sample_size
+        result["loss_bits"][f"{p:g}"] = loss_sum / max(predicted, 1) / math.log(2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
