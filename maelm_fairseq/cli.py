@@ -1,28 +1,64 @@
 """Console scripts that run fairseq's own trainers with this plugin loaded from any directory.
 
 They add `--user-dir <installed maelm_fairseq>` (or `common.user_dir=` for hydra) unless the user gave one, so
-worker processes spawned by fairseq's distributed launcher import the plugin too.
+worker processes spawned by fairseq's distributed launcher import the plugin too. A `UserInputError` (bad path,
+file, flag or checkpoint) is printed as one line, `error: <message>`, with exit status 2 instead of a traceback.
 """
 import os
 import sys
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
+USAGE_ERROR = 2
+
+
+def _given_user_dirs(argv):
+    dirs = [a.split("=", 1)[1] for a in argv if a.startswith("--user-dir=")]
+    dirs += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--user-dir"]
+    return dirs
 
 
 def _with_user_dir(argv):
-    if any(a == "--user-dir" or a.startswith("--user-dir=") for a in argv):
+    """Add our --user-dir; one the user gave must be this very package (this script has already imported it)."""
+    from .errors import UserInputError
+
+    for path in _given_user_dirs(argv):
+        if os.path.realpath(path) != os.path.realpath(PLUGIN_DIR):
+            raise UserInputError(f"--user-dir {path}: maelm-train already loads the plugin from {PLUGIN_DIR}; "
+                                 f"drop --user-dir, or run that copy with fairseq-train --user-dir {path}")
+    if _given_user_dirs(argv):
         return argv
     return ["--user-dir", PLUGIN_DIR] + argv
 
 
-def train():
+def _run(main):
+    """Run a fairseq entry point; our own input errors become `error: ...` and exit status 2."""
+    from .errors import UserInputError
+
+    try:
+        main()
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return USAGE_ERROR
+    return 0
+
+
+def run_train(argv):
+    """`maelm-train ARGS` in-process; returns the exit status (used by tests and by `train`)."""
     from fairseq_cli.train import cli_main
-    sys.argv = [sys.argv[0]] + _with_user_dir(sys.argv[1:])
-    cli_main()
+
+    def main():
+        sys.argv = ["maelm-train"] + _with_user_dir(list(argv))
+        cli_main()
+
+    return _run(main)
+
+
+def train():
+    sys.exit(run_train(sys.argv[1:]))
 
 
 def hydra_train():
     from fairseq_cli.hydra_train import cli_main
     if not any(a.startswith(("common.user_dir=", "+common.user_dir=")) for a in sys.argv[1:]):
         sys.argv.append(f"common.user_dir={PLUGIN_DIR}")
-    cli_main()
+    sys.exit(_run(cli_main))

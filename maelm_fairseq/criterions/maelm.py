@@ -2,6 +2,11 @@
 
 Logs, besides fairseq's loss in bits: masked-token accuracy, and how many real tokens the encoder processed versus
 the full-length token count (the saving of deleting [MASK] from the encoder input).
+
+A non-finite loss stops training with FloatingPointError naming the batch's sample ids (no silent divergence).
+The loss is computed from fp32 log-probabilities whatever the model's precision, so under --fp16 it is not the
+scaled loss: a loss-scale overflow shows up later, in the gradients, where fairseq's dynamic loss scaler handles
+it (OverflowError -> smaller scale), and is never taken for a NaN loss here.
 """
 import math
 
@@ -21,6 +26,8 @@ class MaelmCriterion(FairseqCriterion):
         targets = target[predicted]
         loss = modules.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), reduction="sum",
                                      ignore_index=self.padding_idx)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(non_finite_loss_message(loss, sample))
         full_tokens = sample["net_input"]["src_tokens"].ne(self.padding_idx).sum()
         logging_output = {
             "loss": loss.detach(),
@@ -49,3 +56,12 @@ class MaelmCriterion(FairseqCriterion):
     @staticmethod
     def logging_outputs_can_be_summed() -> bool:
         return True
+
+
+def non_finite_loss_message(loss, sample, shown=20):
+    ids = sample.get("id")
+    ids = [] if ids is None else ids.tolist()
+    listed = ", ".join(map(str, ids[:shown])) + (f", ... ({len(ids)} in all)" if len(ids) > shown else "")
+    return (f"non-finite loss ({loss.item()}) on the batch with sample ids [{listed}] (dataset indices of the "
+            f"split being trained); the model or the data produced inf/nan in the forward pass, not a loss-scale "
+            f"overflow: lower --lr, add --clip-norm, or inspect those samples")

@@ -7,6 +7,7 @@ masked slots get the mask embedding, and an N-layer decoder plus the tied LM hea
 Models built for any other task than masked-LM pretraining (GLUE, SQuAD, analysis) are the encoder only.
 """
 import logging
+import os
 
 import torch
 import torch.nn as nn
@@ -15,6 +16,7 @@ from fairseq.models.roberta.model import RobertaEncoder, RobertaModel
 from fairseq.models.roberta.model import base_architecture as roberta_base_architecture
 from fairseq.tasks.masked_lm import MaskedLMTask
 
+from ..errors import UserInputError
 from ..modules.masked_decoder import MaskedDecoder
 from ..modules.sentence_encoder import SentenceEncoder
 
@@ -37,8 +39,8 @@ class MaelmEncoder(RobertaEncoder):
             return
         if args.decoder_layers > 0:
             if "<mask>" not in dictionary.indices:
-                raise ValueError("--decoder-layers > 0 needs a `<mask>` symbol in the dictionary; use --task maelm "
-                                 "or --task masked_lm, which add it")
+                raise UserInputError("--decoder-layers > 0 needs a `<mask>` symbol in the dictionary; use --task "
+                                     "maelm or --task masked_lm, which add it, or --decoder-layers 0")
             self.mask_idx = dictionary.index("<mask>")
             self.decoder = MaskedDecoder(args, dictionary.pad())
             if args.decoder_embed_dim != args.encoder_embed_dim:
@@ -151,9 +153,10 @@ class MaelmModel(RobertaModel):
             args.max_positions = 512
         tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
         if tokens_per_sample is not None and tokens_per_sample > args.max_positions:
-            raise ValueError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
-                             f"{args.max_positions}; lower one or raise the other")
+            raise UserInputError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
+                                 f"{args.max_positions}; lower --tokens-per-sample or raise --max-positions")
         pretraining = isinstance(task, MaskedLMTask)
+        check_architecture_options(args, pretraining)
         if not pretraining:
             args.decoder_layers = 0  # fine-tuning/analysis: encoder only
         else:
@@ -164,7 +167,10 @@ class MaelmModel(RobertaModel):
         encoder = MaelmEncoder(args, task.source_dictionary, pretraining)
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, True)
-        return cls(args, encoder)
+        model = cls(args, encoder)
+        data = getattr(getattr(task, "cfg", None), "data", None)
+        model.dictionary_file = os.path.join(data.split(os.pathsep)[0], "dict.txt") if data else "dict.txt"
+        return model
 
     def upgrade_state_dict_named(self, state_dict, name):
         prefix = name + "." if name else ""
@@ -178,6 +184,57 @@ class MaelmModel(RobertaModel):
         for k in drop:
             state_dict.pop(k, None)
         super().upgrade_state_dict_named(state_dict, name)
+        self.check_checkpoint_matches(state_dict, prefix)
+
+    def check_checkpoint_matches(self, state_dict, prefix=""):
+        """A readable error, before torch's strict load, when a checkpoint does not fit this model: another
+        vocabulary (the data's dict.txt differs from the checkpoint's) or another architecture/size."""
+        ours = {prefix + k: v for k, v in self.state_dict().items()}
+        source = "the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)"
+        embed = prefix + "encoder.sentence_encoder.embed_tokens.weight"
+        if embed in state_dict and embed in ours and state_dict[embed].size(0) != ours[embed].size(0):
+            raise UserInputError(
+                f"{getattr(self, 'dictionary_file', 'dict.txt')}: vocabulary size mismatch, {ours[embed].size(0)} "
+                f"symbols with the task's additions but {state_dict[embed].size(0)} rows in {source}; binarize "
+                f"the data with the checkpoint's dictionary (fairseq-preprocess --srcdict <its dict.txt>), or "
+                f"train from scratch in a new --save-dir")
+        arch = getattr(self.args, "arch", None) or getattr(self.args, "_name", "maelm")
+        shapes = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
+        missing = [k for k in ours if k not in state_dict]
+        extra = [k for k in state_dict if k not in ours and k.startswith(prefix)]
+        if shapes or missing or extra:
+            detail = "; ".join(
+                [f"{k}: {tuple(state_dict[k].shape)} in checkpoint, {tuple(ours[k].shape)} in model"
+                 for k in shapes[:3]]
+                + ([f"missing {', '.join(missing[:3])}"] if missing else [])
+                + ([f"unexpected {', '.join(extra[:3])}"] if extra else []))
+            raise UserInputError(
+                f"--arch {arch}: {source} is from another architecture or size ({detail}); fine-tune with the "
+                f"--arch and size flags the checkpoint was pretrained with (its cfg.model)")
+
+
+def check_architecture_options(args, pretraining):
+    """Options that contradict each other or the architecture, refused before any module is built."""
+    arch = getattr(args, "arch", None) or getattr(args, "_name", "maelm")
+    for side in ("encoder", "decoder"):
+        dim, heads = getattr(args, f"{side}_embed_dim"), getattr(args, f"{side}_attention_heads")
+        if heads < 1 or dim % heads:
+            raise UserInputError(f"--{side}-attention-heads {heads} must divide --{side}-embed-dim {dim} "
+                                 f"(--arch {arch})")
+    if not pretraining:
+        return  # fine-tuning builds the encoder only; the checkpoint's decoder options are ignored
+    if args.decoder_layers < 0:
+        raise UserInputError(f"--decoder-layers must be >= 0, got {args.decoder_layers}")
+    if args.decoder_layers == 0:
+        inconsistent = [flag for flag, bad in [
+            (f"--decoder-type {args.decoder_type}", args.decoder_type != "self"),
+            (f"--mask-embedding {args.mask_embedding}", args.mask_embedding != "tied"),
+            (f"--decoder-embed-dim {args.decoder_embed_dim}", args.decoder_embed_dim != args.encoder_embed_dim),
+        ] if bad]
+        if inconsistent:
+            raise UserInputError(f"{inconsistent[0]} needs a decoder, but --decoder-layers is 0 (--arch {arch}); "
+                                 f"give --decoder-layers N > 0, or drop the decoder options for the MLM baseline "
+                                 f"(--arch maelm_mlm_base)")
 
 
 def maelm_defaults(args):

@@ -3,16 +3,20 @@
 Masks stay deterministic in (seed, epoch, index) through fairseq's MaskTokensDataset. With a decoder, the model
 deletes the `<mask>` positions itself, so this task yields exactly what `masked_lm` yields.
 """
+import os
+import struct
 from dataclasses import dataclass, field
 
-import os
-
+import numpy as np
 from fairseq import utils
-from fairseq.data import PrependTokenDataset, TokenBlockDataset, data_utils
+from fairseq.data import Dictionary, PrependTokenDataset, TokenBlockDataset, data_utils
+from fairseq.data.indexed_dataset import _code_to_dtype
 from fairseq.data.shorten_dataset import maybe_shorten_dataset
 from fairseq.tasks import register_task
 from fairseq.tasks.language_modeling import SAMPLE_BREAK_MODE_CHOICES, SHORTEN_METHOD_CHOICES
 from fairseq.tasks.masked_lm import MaskedLMConfig, MaskedLMTask
+
+from ..errors import UserInputError
 
 
 @dataclass
@@ -36,15 +40,26 @@ class MaelmTask(MaskedLMTask):
         check_masking_options(cfg)
         super().__init__(cfg, dictionary)
 
+    @classmethod
+    def setup_task(cls, cfg: MaelmConfig, **kwargs):
+        """As fairseq's, with the data directories and dict.txt checked first (one readable error each)."""
+        paths = check_data_dirs(cfg.data)
+        return cls(cfg, load_dictionary(os.path.join(paths[0], "dict.txt")))
+
     def _load_dataset_split(self, split, epoch, combine):
         """As fairseq's, except lines are shortened to tokens_per_sample - 1: `complete_doc` emits an over-long line
         as one block, and with <s> prepended a line of tokens_per_sample tokens would overflow the positions."""
         paths = utils.split_paths(self.cfg.data)
         split_path = os.path.join(paths[(epoch - 1) % len(paths)], split)
+        check_split_files(split_path, self.source_dictionary)
         dataset = data_utils.load_indexed_dataset(split_path, self.source_dictionary, combine=combine)
         if dataset is None:
-            raise FileNotFoundError(f"no {split} split in {os.path.dirname(split_path)} "
-                                    f"(expected {split_path}.bin/.idx from fairseq-preprocess)")
+            raise UserInputError(f"{split_path}.bin/.idx: no `{split}` split in {os.path.dirname(split_path)}; "
+                                 f"binarize it with fairseq-preprocess (preprocess/README.md), or pick existing "
+                                 f"splits with --train-subset/--valid-subset (or --disable-validation)")
+        if len(dataset) == 0 or dataset.sizes.max() <= 1:  # lines of only </s> are blank lines
+            raise UserInputError(f"{split_path}.bin: the `{split}` split has no samples (empty corpus, or only "
+                                 f"blank lines); preprocess a corpus with text in it")
         block = self.cfg.tokens_per_sample - 1  # one less for <s>
         dataset = maybe_shorten_dataset(dataset, split, self.cfg.shorten_data_split_list, self.cfg.shorten_method,
                                         block, self.cfg.seed)
@@ -55,12 +70,98 @@ class MaelmTask(MaskedLMTask):
 
 def check_masking_options(cfg):
     if not 0.0 < cfg.mask_prob < 1.0:
-        raise ValueError(f"--mask-prob must be in (0, 1), got {cfg.mask_prob}")
+        raise UserInputError(f"--mask-prob must be in (0, 1), got {cfg.mask_prob}; "
+                             f"use 0.15 (MAE-LM, RoBERTa) or 0.5 (3ML)")
     for name in ("leave_unmasked_prob", "random_token_prob"):
         value = getattr(cfg, name)
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"--{name.replace('_', '-')} must be in [0, 1], got {value}")
+            raise UserInputError(f"--{name.replace('_', '-')} must be in [0, 1], got {value}")
     if cfg.leave_unmasked_prob + cfg.random_token_prob > 1.0:
-        raise ValueError("--leave-unmasked-prob + --random-token-prob must not exceed 1")
+        raise UserInputError("--leave-unmasked-prob + --random-token-prob must not exceed 1 (BERT: 0.1 + 0.1)")
     if cfg.tokens_per_sample < 2:
-        raise ValueError(f"--tokens-per-sample must be at least 2 (<s> and one token), got {cfg.tokens_per_sample}")
+        raise UserInputError(f"--tokens-per-sample must be at least 2 (<s> and one token), "
+                             f"got {cfg.tokens_per_sample}")
+
+
+PREPROCESS_HINT = "create it with fairseq-preprocess --only-source (see preprocess/README.md)"
+
+
+def check_data_dirs(data):
+    paths = utils.split_paths(data or "")
+    if not paths:
+        raise UserInputError("DATA (first argument of fairseq-train / task.data): no data directory given; "
+                             f"pass the data-bin directory ({PREPROCESS_HINT})")
+    for path in paths:
+        if not os.path.isdir(path):
+            raise UserInputError(f"{path}: data directory not found (DATA, the first argument of fairseq-train); "
+                                 f"check the path, or {PREPROCESS_HINT}")
+    return paths
+
+
+def load_dictionary(path):
+    if not os.path.isfile(path):
+        raise UserInputError(f"{path}: dictionary not found; the data directory must hold the dict.txt "
+                             f"written by fairseq-preprocess ({PREPROCESS_HINT})")
+    try:
+        dictionary = Dictionary.load(path)
+    except Exception as e:  # fairseq raises ValueError, RuntimeError or a bare Exception (bad encoding)
+        raise UserInputError(f"{path}: not a fairseq dictionary ({str(e).splitlines()[0][:200]}); each line must "
+                             f"be `<token> <count>`; regenerate it with fairseq-preprocess") from None
+    if len(dictionary) <= dictionary.nspecial:
+        raise UserInputError(f"{path}: the dictionary has no symbols; regenerate it with fairseq-preprocess "
+                             f"from a non-empty corpus")
+    return dictionary
+
+
+_MMAP_MAGIC = b"MMIDIDX\x00\x00"
+_TOKEN_SAMPLE = 1 << 22  # token ids checked against the dictionary: the first 4M of a split
+
+
+def check_split_files(split_path, dictionary):
+    """Cheap consistency checks of fairseq's mmap .bin/.idx pair, before fairseq's reader fails obscurely.
+
+    Reads only the index header, its last pointer and size, and the first 4M token ids: the .idx must be
+    complete, the .bin must have exactly the bytes the .idx describes, and token ids must fit the dictionary."""
+    idx, bin_ = split_path + ".idx", split_path + ".bin"
+    have_idx, have_bin = os.path.isfile(idx), os.path.isfile(bin_)
+    if not (have_idx or have_bin):
+        return  # no split at all (or another dataset implementation): reported by the caller
+    if have_idx != have_bin:
+        missing, present = (bin_, idx) if have_idx else (idx, bin_)
+        raise UserInputError(f"{missing}: missing (its partner {present} exists); the .bin and .idx of a split are "
+                             f"written together by fairseq-preprocess: re-run it")
+    with open(idx, "rb") as f:
+        header = f.read(26)  # magic (9), version (<Q), dtype code (<B), number of lines (<Q)
+    if not header.startswith(_MMAP_MAGIC):
+        return  # a legacy (non-mmap) dataset: fairseq's own reader checks it
+    fix = "the .bin and .idx do not belong together or a copy was cut short; re-run fairseq-preprocess"
+    if len(header) < 26 or header[17] not in _code_to_dtype:
+        raise UserInputError(f"{idx}: truncated or corrupt index header; {fix}")
+    dtype = np.dtype(_code_to_dtype[header[17]])
+    (count,) = struct.unpack("<Q", header[18:26])
+    expected_idx = 26 + count * 12  # int32 sizes, int64 pointers
+    idx_size = os.path.getsize(idx)
+    if idx_size != expected_idx:
+        raise UserInputError(f"{idx}: {idx_size} bytes, but its header announces {count} lines "
+                             f"({expected_idx} bytes); {fix}")
+    bin_size = os.path.getsize(bin_)
+    if count == 0 or bin_size == 0:
+        raise UserInputError(f"{bin_}: the `{os.path.basename(split_path)}` split has no samples (empty corpus); "
+                             f"preprocess a corpus with text in it")
+    expected_bin = 0
+    if count:
+        index = np.memmap(idx, mode="r", dtype=np.uint8)
+        last_size = int(index[26 + (count - 1) * 4:26 + count * 4].view(np.int32)[0])
+        last_pointer = int(index[26 + count * 4 + (count - 1) * 8:26 + count * 12].view(np.int64)[0])
+        expected_bin = last_pointer + last_size * dtype.itemsize
+        del index
+    if bin_size != expected_bin:
+        raise UserInputError(f"{bin_}: {bin_size} bytes, but {idx} describes {expected_bin} bytes of tokens; {fix}")
+    if bin_size:
+        tokens = np.memmap(bin_, mode="r", dtype=dtype, shape=(bin_size // dtype.itemsize,))[:_TOKEN_SAMPLE]
+        top = int(tokens.max())
+        if top >= len(dictionary):
+            raise UserInputError(f"{bin_}: token id {top} but the dictionary "
+                                 f"{os.path.join(os.path.dirname(split_path), 'dict.txt')} has only "
+                                 f"{len(dictionary)} symbols; the data was binarized with another dict.txt: "
+                                 f"re-run fairseq-preprocess with --srcdict <that dict.txt>")

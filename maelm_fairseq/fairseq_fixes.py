@@ -1,0 +1,82 @@
+"""Three small corrections to fairseq 0.12.2, installed when the plugin is imported (each idempotent).
+
+1. Crash-safe checkpoint files. fairseq writes the first checkpoint of a save (e.g. `checkpoint_1_500.pt`) atomically: `torch.save` into
+`<name>.tmp`, then `os.rename` (`checkpoint_utils.torch_persistent_save`). The other names of the same save,
+`checkpoint_last.pt` and `checkpoint_best.pt` among them, are then made with `PathManager.copy`, which is
+`shutil.copyfile` straight onto the destination: a crash (SIGKILL, OOM killer, node failure) during that copy
+leaves a truncated `checkpoint_last.pt`, and the run cannot resume. Importing the plugin replaces that copy,
+for local paths, by copy-to-`<dst>.tmp` + fsync + `os.replace`, so every checkpoint name always holds either
+the previous complete file or the new complete one.
+
+2. Readable checkpoint-mismatch errors. `Trainer.load_checkpoint` turns every exception of the model's `load_state_dict` into "Cannot load model
+parameters from checkpoint X; please ensure that the architectures match.", hiding the plugin's precise
+UserInputError (vocabulary or architecture mismatch) in the middle of a chained traceback. The wrapper below
+re-raises that UserInputError with the checkpoint's real path, so it is the last line fairseq-train prints.
+
+3. `--ddp-backend pytorch_ddp` on CPU (gloo). fairseq always passes `device_ids=[device_id]` to torch's
+DistributedDataParallel, which torch refuses for a module on the CPU ("device_ids and output_device arguments
+only work with single-device/multiple-device GPU modules or CPU modules"). For CPU modules only, the ids are
+dropped (None is what torch expects there); GPU training is untouched.
+"""
+import os
+import shutil
+
+import fairseq.models.distributed_fairseq_model as distributed_fairseq_model
+from fairseq.file_io import PathManager
+from fairseq.trainer import Trainer
+
+from .errors import UserInputError
+
+# what MaelmModel.check_checkpoint_matches calls the checkpoint, since load_state_dict is not told its path
+CHECKPOINT_PLACEHOLDER = "the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)"
+
+_fairseq_copy = PathManager.copy
+
+
+def atomic_copy(src_path: str, dst_path: str, overwrite: bool = False) -> bool:
+    if PathManager.path_requires_pathmanager(src_path) or PathManager.path_requires_pathmanager(dst_path):
+        return _fairseq_copy(src_path, dst_path, overwrite)  # remote stores: fairseq's own behaviour
+    if not overwrite and os.path.exists(dst_path):
+        return False
+    tmp = dst_path + ".tmp"
+    try:
+        with open(src_path, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 16 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, dst_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return True
+
+
+def _load_checkpoint_with_readable_errors(load_checkpoint):
+    def wrapper(self, filename, *args, **kwargs):
+        try:
+            return load_checkpoint(self, filename, *args, **kwargs)
+        except Exception as e:
+            cause = e if isinstance(e, UserInputError) else e.__context__
+            if isinstance(cause, UserInputError):
+                raise UserInputError(str(cause).replace(CHECKPOINT_PLACEHOLDER, f"checkpoint {filename}")) from None
+            raise
+
+    wrapper.maelm_wrapped = True
+    return wrapper
+
+
+class CpuAwareDistributedDataParallel(distributed_fairseq_model.DistributedDataParallel):
+    def __init__(self, module, device_ids=None, output_device=None, **kwargs):
+        if all(p.device.type == "cpu" for p in module.parameters()):
+            device_ids = output_device = None
+        super().__init__(module, device_ids=device_ids, output_device=output_device, **kwargs)
+
+
+def install():
+    if PathManager.copy is not atomic_copy:
+        PathManager.copy = staticmethod(atomic_copy)
+    if not getattr(Trainer.load_checkpoint, "maelm_wrapped", False):
+        Trainer.load_checkpoint = _load_checkpoint_with_readable_errors(Trainer.load_checkpoint)
+    if distributed_fairseq_model.DistributedDataParallel is not CpuAwareDistributedDataParallel:
+        distributed_fairseq_model.DistributedDataParallel = CpuAwareDistributedDataParallel

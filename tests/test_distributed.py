@@ -1,0 +1,62 @@
+"""Data-parallel training through fairseq's own distributed engine, on CPU with the gloo backend.
+
+torchrun starts the processes (fairseq reads MASTER_ADDR/PORT, WORLD_SIZE, RANK and uses env:// init). Two
+processes with batch b must reach the parameters of one process with batch b and --update-freq 2 (fairseq shards
+the batches of an epoch round-robin, so rank r gets batch 2k+r of update k: the same pairs the single process
+accumulates). Dropout is off, the only source of randomness that differs between the two schedules."""
+import socket
+
+import pytest
+import torch
+
+from conftest import BIN, TINY_TRAIN, logged_values, run_cli
+
+K = 4
+CONFIGS = {
+    "maelm_self": [],
+    "threeml_cross": ["--decoder-type", "cross", "--mask-embedding", "learned", "--mask-prob", 0.5],
+    "mlm_no_decoder": ["--decoder-layers", 0],
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def common(data, save_dir, updates, extra):
+    return [data, "--user-dir", "maelm_fairseq", "--task", "maelm", "--criterion", "maelm", "--arch", "maelm_tiny",
+            "--max-update", updates, "--save-dir", save_dir, "--disable-validation", "--dropout", 0,
+            "--attention-dropout", 0] + TINY_TRAIN + ["--log-interval", 1] + list(extra)
+
+
+def torchrun(data, save_dir, updates, extra):
+    return run_cli(["torchrun", "--nproc_per_node", 2, "--master_addr", "127.0.0.1", "--master_port", free_port(),
+                    f"{BIN}/fairseq-train"] + common(data, save_dir, updates, extra)
+                   + ["--distributed-backend", "gloo", "--ddp-backend", "pytorch_ddp"])[1]
+
+
+def params(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+
+
+@pytest.mark.parametrize("config", ["maelm_self", "threeml_cross"])
+def test_two_processes_equal_one_process_with_update_freq_2(word_data_bin, tmp_path, config):
+    out = torchrun(word_data_bin, tmp_path / "ddp", K, CONFIGS[config])
+    assert "distributed init (rank 1)" in out and logged_values(out, "num_updates")[-1] == K
+    run_cli(["fairseq-train"] + common(word_data_bin, tmp_path / "one", K, CONFIGS[config]) + ["--update-freq", 2])
+    ddp, one = params(tmp_path / "ddp" / "checkpoint_last.pt"), params(tmp_path / "one" / "checkpoint_last.pt")
+    assert ddp.keys() == one.keys()
+    worst = max((ddp[k].float() - one[k].float()).abs().max().item() for k in ddp)
+    assert worst < 1e-5, worst
+    assert ddp["encoder.lm_head.bias"].abs().max() > 1e-4  # trained (the bias starts at zero)
+
+
+def test_no_decoder_trains_on_two_processes_and_resumes_in_one(word_data_bin, tmp_path):
+    out = torchrun(word_data_bin, tmp_path, K, CONFIGS["mlm_no_decoder"])
+    assert logged_values(out, "num_updates")[-1] == K
+    out = run_cli(["fairseq-train"] + common(word_data_bin, tmp_path, K + 2, CONFIGS["mlm_no_decoder"]))[1]
+    assert f"@ {K} updates" in out and "Loaded checkpoint" in out
+    assert logged_values(out, "num_updates") == [K + 1, K + 2]
+    assert all(loss == loss for loss in logged_values(out, "loss"))
