@@ -8,12 +8,13 @@
 #   bash examples/repro/run.sh [WORK_DIR]                 (default work/repro; finished steps are skipped on rerun)
 #
 # Budget knobs (environment; defaults = the reduced run committed in docs/reproduction.md, ~25 min on 2 busy cores):
-#   UPDATES=1000     pretraining updates of every system in the equal-updates arm (and of MLM in both arms)
+#   UPDATES=500      pretraining updates of every system in the equal-updates arm (and of MLM in both arms)
 #   SEEDS="1 2 3"    fine-tuning seeds (median reported)
 #   LAYERS=4 DIM=64  encoder depth / width (FFN 4*DIM, 2 heads); every decoder has DEC_LAYERS=1 layer
 #   TOKENS=128 BATCH=16 LR=2e-3      pretraining block size, sequences per update, peak lr
-#   FT_EPOCHS=3      fine-tuning epochs (best validation epoch reported, as fairseq's GLUE recipe)
-#   RANK_TOKENS=20000  real tokens sampled by maelm-rank per model and condition
+#   FT_EPOCHS=2      fine-tuning epochs (best validation epoch reported, as fairseq's GLUE recipe)
+#   RANK_TOKENS=20000  real tokens sampled by maelm-rank per model and condition (the valid split has ~4.4k)
+#   JOBS=2           pretraining / fine-tuning runs side by side, one thread each
 #   STAGES="data pretrain eval finetune rank report"
 # The "full" CPU run of the issue (~1-2 h on 2 idle cores): UPDATES=4000 SEEDS="1 2 3 4 5" FT_EPOCHS=5.
 set -euo pipefail
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/../.."
 WORK="${1:-work/repro}"
 PY=${PY:-.venv/bin/python}
 BIN=$(dirname "$PY")
-UPDATES=${UPDATES:-1000}
+UPDATES=${UPDATES:-500}
 SEEDS=${SEEDS:-"1 2 3"}
 LAYERS=${LAYERS:-4}
 DIM=${DIM:-64}
@@ -29,15 +30,25 @@ DEC_LAYERS=${DEC_LAYERS:-1}
 TOKENS=${TOKENS:-128}
 BATCH=${BATCH:-16}
 LR=${LR:-2e-3}
-FT_EPOCHS=${FT_EPOCHS:-3}
+FT_EPOCHS=${FT_EPOCHS:-2}
 RANK_TOKENS=${RANK_TOKENS:-20000}
 STAGES=${STAGES:-"data pretrain eval finetune rank report"}
+JOBS=${JOBS:-2}  # trainings run side by side (each single-threaded)
 # Tiny models on a shared 2-core machine: one thread per process is several times faster than torch's default.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 mkdir -p "$WORK"/{pretrain,finetune,eval,rank,logs}
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 has() { [[ " $STAGES " == *" $1 "* ]]; }
+in_parallel() {  # FUNCTION ARG...: FUNCTION ARG for each ARG, at most $JOBS at a time; fails if any failed
+  local fn=$1 failed=0; shift
+  for a in "$@"; do
+    while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
+    $fn "$a" &
+  done
+  while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=1; done
+  return $failed
+}
 
 # system name -> model/task flags. All share the encoder, positions (absolute, no rel-pos: every system is then
 # exportable to HF and they differ only in where [MASK] enters), optimiser, data and block size.
@@ -86,7 +97,9 @@ pretrain() {  # $1 = run name SYSTEM-uN
       --no-epoch-checkpoints > "$WORK/logs/pretrain-$run.log" 2>&1
 }
 if has pretrain; then
-  for run in $RUNS; do step "pretrain $run"; pretrain "$run"; grep "done training" "$WORK/logs/pretrain-$run.log"; done
+  step "pretrain:$RUNS"
+  in_parallel pretrain $RUNS
+  for run in $RUNS; do echo "$run: $(grep -h "done training" "$WORK/logs/pretrain-$run.log" | sed 's/.*| //')"; done
 fi
 
 if has eval; then
@@ -98,8 +111,8 @@ if has eval; then
   done
 fi
 
-finetune() {  # $1 = run name (or "scratch"), $2 = seed
-  local run=$1 seed=$2 init=()
+finetune() {  # $1 = RUN:SEED (RUN = a pretraining run name or "scratch")
+  local run=${1%:*} seed=${1##*:} init=()
   local log="$WORK/finetune/$run-seed$seed.log"
   [ -f "$log" ] && grep -q "done training" "$log" && return
   [ "$run" != scratch ] && init=(--restore-file "$WORK/pretrain/$run/checkpoint_last.pt" --reset-optimizer
@@ -114,10 +127,8 @@ finetune() {  # $1 = run name (or "scratch"), $2 = seed
 }
 FT_BATCHES=$(( ($(wc -l < "$WORK/text/pairs/train.label") + 31) / 32 ))  # updates per fine-tuning epoch
 if has finetune; then
-  for run in $RUNS scratch; do
-    step "fine-tune $run (seeds $SEEDS)"
-    for seed in $SEEDS; do finetune "$run" "$seed"; done
-  done
+  step "fine-tune$RUNS scratch (seeds $SEEDS)"
+  in_parallel finetune $(for run in $RUNS scratch; do for seed in $SEEDS; do echo "$run:$seed"; done; done)
 fi
 
 if has rank; then
