@@ -1,0 +1,131 @@
+"""SQuAD fine-tuning: span head and criterion in-process, then `fairseq-train --task maelm_squad` from the
+pretraining checkpoint on the tiny v2.0 fixture (train = valid), its EM/F1 logging, and reloading."""
+import argparse
+import re
+
+import pytest
+import torch
+from fairseq import metrics
+
+from conftest import logged_values, run_cli
+from finetune_fixtures import CPU_ENV, pretrained_checkpoint, sp_data_bin, squad_data  # noqa: F401
+from maelm_fairseq.criterions.squad import SquadCriterion
+from maelm_fairseq.squad.predictions import WindowLogits
+from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
+
+SQUAD_TRAIN = ["--user-dir", "maelm_fairseq", "--task", "maelm_squad", "--criterion", "maelm_squad",
+               "--arch", "maelm_tiny", "--optimizer", "adam", "--lr", 2e-3, "--batch-size", 16, "--cpu",
+               "--num-workers", 0, "--log-format", "simple", "--seed", 1, "--no-epoch-checkpoints",
+               "--no-save-optimizer-state", "--validate-interval", 1000]
+UPDATES = 80
+V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
+              "best_exact_thresh", "best_f1", "best_f1_thresh")
+
+
+@pytest.fixture(scope="module")
+def task(squad_data):
+    task = SquadTask.setup_task(SquadConfig(data=str(squad_data)))
+    task.load_dataset("valid")
+    return task
+
+
+@pytest.fixture(scope="module")
+def model(task):
+    args = argparse.Namespace(arch="maelm_tiny", dropout=0.0, attention_dropout=0.0)
+    from fairseq.models import ARCH_CONFIG_REGISTRY
+
+    ARCH_CONFIG_REGISTRY["maelm_tiny"](args)
+    return task.build_model(args)
+
+
+def test_head_masks_p_mask_positions_and_impossible_questions_train_toward_cls(task, model):
+    dataset = task.dataset("valid")
+    impossible = [i for i, f in enumerate(dataset.features) if f["is_impossible"]][:2]
+    sample = dataset.collater([dataset[i] for i in impossible])
+    features, _ = model(**sample["net_input"], features_only=True)
+    start, end = model.squad_head(features, sample["p_mask"])
+    masked = sample["p_mask"].bool()
+    assert torch.isinf(start[masked]).all() and (start[masked] < 0).all() and torch.isinf(end[masked]).all()
+    assert torch.isfinite(start[~masked]).all() and not masked[:, 0].any()  # <s> can hold the null answer
+
+    criterion = SquadCriterion(task)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    losses = []
+    for _ in range(10):
+        loss, sample_size, _ = criterion(model, sample)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sample_size == 2 and losses[-1] < 0.5 * losses[0]
+    model.eval()
+    features, _ = model(**sample["net_input"], features_only=True)
+    start, end = model.squad_head(features, sample["p_mask"])
+    assert (start.argmax(1) == 0).all() and (end.argmax(1) == 0).all()
+
+
+def test_validation_metrics_gather_windows_across_batches(task, model):
+    """Windows of one question in different batches still make one prediction; every v2.0 metric is logged."""
+    model.eval()
+    criterion = SquadCriterion(task)
+    dataset = task.dataset("valid")
+    with metrics.aggregate(new_root=True) as agg:
+        for start in range(0, len(dataset), 5):
+            sample = dataset.collater([dataset[i] for i in range(start, min(start + 5, len(dataset)))])
+            with torch.no_grad():
+                _, _, logging_output = criterion(model, sample)
+            task.reduce_metrics([logging_output], criterion)
+        values = agg.get_smoothed_values()
+    assert set(V2_METRICS) <= set(values) and not any(k.startswith("_") for k in values)
+    assert 0 <= values["exact"] <= values["f1"] <= 100 and values["best_f1"] >= values["f1"] - 1e-6
+
+
+def test_v1_data_logs_exact_and_f1_only(task):
+    stored = task.stored["valid"]
+    windows = {i: WindowLogits([(0, 0.0)], [(0, 0.0)], 0.0) for i in range(len(stored["features"]))}
+    original = stored["squad_version"]
+    stored["squad_version"] = "v1.1"
+    try:
+        result = task.evaluate("valid", windows)
+    finally:
+        stored["squad_version"] = original
+    assert "best_f1" not in result and result["total"] == len(stored["examples"])
+
+
+@pytest.fixture(scope="module")
+def squad_run(squad_data, pretrained_checkpoint, tmp_path_factory):
+    save_dir = tmp_path_factory.mktemp("squad_ft")
+    _, output = run_cli(["fairseq-train", squad_data, *SQUAD_TRAIN, "--restore-file", pretrained_checkpoint,
+                         "--reset-optimizer", "--reset-dataloader", "--reset-meters", "--max-update", UPDATES,
+                         "--save-dir", save_dir, "--best-checkpoint-metric", "f1",
+                         "--maximize-best-checkpoint-metric"], env=CPU_ENV)
+    return save_dir, output
+
+
+def test_squad_fine_tuning_reaches_the_answers_it_trained_on(squad_run, pretrained_checkpoint):
+    _, output = squad_run
+    assert f"Loaded checkpoint {pretrained_checkpoint}" in output
+    for name in V2_METRICS:
+        assert logged_values(output, name, kind="valid"), f"{name} not logged"
+    # 7 answerable + 2 impossible questions; answering every question with null scores 2/9 = 22.2
+    assert logged_values(output, "f1", kind="valid")[-1] > 50.0, output[-3000:]
+
+
+def test_squad_checkpoint_reloads_with_the_same_scores(squad_run, squad_data):
+    save_dir, output = squad_run
+    _, validated = run_cli(["fairseq-validate", squad_data, "--user-dir", "maelm_fairseq", "--task", "maelm_squad", "--path",
+                            save_dir / "checkpoint_best.pt", "--valid-subset", "valid", "--batch-size", 16, "--cpu",
+                            "--num-workers", 0], env=CPU_ENV)
+    reloaded = dict(re.findall(r"\| (exact|f1) ([-\d.]+)", validated))
+    assert float(reloaded["f1"]) == pytest.approx(max(logged_values(output, "f1", kind="valid")), abs=0.01)
+
+
+def test_missing_feature_directory_is_named_with_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dict.txt not found: DATA must be the --output directory of "
+                                                "preprocess/squad/prepare_squad.py"):
+        SquadTask.setup_task(SquadConfig(data=str(tmp_path)))
+    (tmp_path / "dict.txt").write_text("a 1\n")
+    task = SquadTask.setup_task(SquadConfig(data=str(tmp_path)))
+    with pytest.raises(FileNotFoundError, match="valid.pt not found: write it with preprocess/squad/prepare_squad.py"):
+        task.load_dataset("valid")
