@@ -10,6 +10,7 @@ from fairseq import metrics
 from conftest import logged_values, run_cli
 from finetune_fixtures import CPU_ENV, pretrained_checkpoint, sp_data_bin, squad_data  # noqa: F401
 from maelm_fairseq.criterions.squad import SquadCriterion
+from maelm_fairseq.squad.evaluate import normalize_answer
 from maelm_fairseq.squad.predictions import WindowLogits
 from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
 
@@ -129,3 +130,40 @@ def test_missing_feature_directory_is_named_with_the_fix(tmp_path):
     task = SquadTask.setup_task(SquadConfig(data=str(tmp_path)))
     with pytest.raises(FileNotFoundError, match="valid.pt not found: write it with preprocess/squad/prepare_squad.py"):
         task.load_dataset("valid")
+
+
+def one_token_windows(task):
+    """Every window proposes its first max-context context word as a 1-token answer scoring 2, against null 0.
+    (A word that survives normalisation: "the" or "," alone would normalise to "" and count as a right null.)"""
+    windows = {}
+    examples = task.stored["valid"]["examples"]
+    for i, f in enumerate(task.stored["valid"]["features"]):
+        context = examples[f["example_index"]]["context"]
+        first = next(t for t in range(1, len(f["p_mask"])) if not f["p_mask"][t] and f["token_is_max_context"][t]
+                     and normalize_answer(context[int(f["offsets"][t][0]):int(f["offsets"][t][1])]))
+        windows[i] = WindowLogits([(first, 1.0)], [(first, 1.0)], 0.0)
+    return windows
+
+
+def test_task_flags_reach_the_evaluation(squad_data, model):
+    def task_with(**cfg):
+        task = SquadTask.setup_task(SquadConfig(data=str(squad_data), **cfg))
+        task.load_dataset("valid")
+        return task
+
+    default = task_with()
+    spans = default.evaluate("valid", one_token_windows(default))
+    assert spans["NoAns_exact"] == 0.0  # null score - span score = -2 < 0: every question gets a span
+    nulls = task_with(null_score_diff_threshold=-3.0).evaluate("valid", one_token_windows(default))
+    assert nulls["NoAns_exact"] == 100.0 and nulls["HasAns_exact"] == 0.0
+    too_short = task_with(max_answer_length=0).evaluate("valid", one_token_windows(default))
+    assert too_short["NoAns_exact"] == 100.0 and too_short["HasAns_exact"] == 0.0
+
+    three = task_with(n_best_size=3)
+    model.eval()
+    dataset = three.dataset("valid")
+    sample = dataset.collater([dataset[0], dataset[1]])
+    with torch.no_grad():
+        _, _, logging_output = SquadCriterion(three)(model, sample)
+    split, windows = logging_output["squad_windows"]
+    assert split == "valid" and all(len(w.starts) == len(w.ends) == 3 for w in windows.values())
