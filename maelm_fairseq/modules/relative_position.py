@@ -38,4 +38,7 @@ class RelativePositionBias(nn.Module):
         """positions (B, T) original positions -> bias (B, H, T, T) in the parameter's dtype."""
         relative = positions[:, None, :] - positions[:, :, None]  # key - query
         buckets = relative_position_bucket(relative, self.num_buckets, self.max_distance)
-        return self.weight[buckets].permute(0, 3, 1, 2)
+        # F.embedding, not self.weight[buckets]: the backward of advanced indexing (index_put_ with accumulate) sums
+        # the many repeated bucket ids in a thread-dependent order on CPU, so training was not bitwise reproducible
+        # (nor bit-exact after resume); embedding's backward is deterministic. Same values either way.
+        return nn.functional.embedding(buckets, self.weight).permute(0, 3, 1, 2)
