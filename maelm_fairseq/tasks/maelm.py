@@ -101,11 +101,12 @@ def check_data_dirs(data):
 def load_dictionary(path):
     if not os.path.isfile(path):
         raise UserInputError(f"{path}: dictionary not found; the data directory must hold the dict.txt "
-                             f"written by fairseq-preprocess ({PREPROCESS_HINT})")
+                             f"written by fairseq-preprocess: {PREPROCESS_HINT}")
     try:
         dictionary = Dictionary.load(path)
     except Exception as e:  # fairseq raises ValueError, RuntimeError or a bare Exception (bad encoding)
-        raise UserInputError(f"{path}: not a fairseq dictionary ({str(e).splitlines()[0][:200]}); each line must "
+        reason = str(e).splitlines()[0].split(". ")[0][:160]
+        raise UserInputError(f"{path}: not a fairseq dictionary ({reason}); each line must "
                              f"be `<token> <count>`; regenerate it with fairseq-preprocess") from None
     if len(dictionary) <= dictionary.nspecial:
         raise UserInputError(f"{path}: the dictionary has no symbols; regenerate it with fairseq-preprocess "
