@@ -9,44 +9,18 @@
 Use them with `from finetune_fixtures import *  # noqa: F401,F403`.
 """
 import os
-import random
 import sys
 
 import pytest
 
 from conftest import REPO, TINY_TRAIN, run_cli
+from maelm_fairseq.data.demo_corpus import topic_pairs
 
 # One thread per process and no loader workers (TINY_TRAIN): on 2 shared cores, torch's default threads made
 # fine-tuning about 5x slower.
 CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 PRETRAIN_UPDATES = 50
 SQUAD_JSON = os.path.join(REPO, "tests", "fixtures", "squad_v2_tiny.json")
-# Topics of the Python language reference that describe the data model (types, special methods, built-in objects).
-DATA_MODEL_TOPICS = {"objects", "numeric-types", "sequence-types", "dict", "lists", "strings", "string-methods",
-                     "integers", "floating", "booleans", "imaginary", "numbers", "truth", "attribute-access"}
-
-
-def is_data_model(topic):
-    return topic.startswith(("types", "bltin-", "special")) or topic in DATA_MODEL_TOPICS
-
-
-def topic_pairs(seed=1):
-    """Balanced (sentence_a, sentence_b, label): two consecutive sentences of one help topic, labelled 1 when the
-    topic is about the data model and 0 when it is about statements or expressions. Unlike the demo's "does B
-    follow A" task, a 2-layer model learns this within a hundred updates, which is what a smoke test needs."""
-    from maelm_fairseq.data.demo_corpus import documents, sentences
-
-    by_label = {0: [], 1: []}
-    for topic, paragraphs in documents():
-        text = [s for p in paragraphs for s in sentences(p)]
-        by_label[int(is_data_model(topic))] += list(zip(text, text[1:]))
-    rng = random.Random(seed)
-    n = min(len(pairs) for pairs in by_label.values())
-    rows = [(a, b, label) for label, pairs in by_label.items() for a, b in rng.sample(pairs, n)]
-    rng.shuffle(rows)
-    return rows
-
-
 def pretrain(data_bin, save_dir):
     run_cli(["fairseq-train", data_bin, "--user-dir", "maelm_fairseq", "--task", "maelm", "--criterion", "maelm",
              "--arch", "maelm_tiny", *TINY_TRAIN, "--max-update", PRETRAIN_UPDATES, "--save-dir", save_dir,

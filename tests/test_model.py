@@ -294,3 +294,10 @@ def test_tokens_per_sample_beyond_model_positions_is_refused(task):
 def test_task_refuses_bad_masking_options(bad):
     with pytest.raises(ValueError, match="--"):
         pretraining_task(**bad)
+
+
+def test_glue_model_loads_a_squad_finetuned_checkpoint(task):
+    glue = build("maelm_tiny", finetuning_task(task), **TINY)
+    state = dict(glue.state_dict())
+    state["squad_head.span.weight"] = torch.zeros(2, 32)  # what a maelm_squad checkpoint adds
+    glue.load_state_dict(state, strict=True)

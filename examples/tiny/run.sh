@@ -35,7 +35,7 @@ finetune() {  # $1 = name, rest = extra fairseq-train flags
     $BIN/fairseq-train "$WORK/pairs-bin" --user-dir maelm_fairseq --task sentence_prediction \
         --criterion maelm_sentence_prediction --arch maelm_tiny --num-classes 2 --init-token 0 --separator-token 2 \
         --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --lr 1e-3 \
-        --lr-scheduler polynomial_decay --warmup-updates 30 --total-num-update 500 --max-epoch 5 --cpu \
+        --lr-scheduler polynomial_decay --warmup-updates 30 --total-num-update 340 --max-epoch 10 --cpu \
         --num-workers 0 --seed 1 --log-format simple --log-interval 100 --save-dir "$WORK/finetune-$name" \
         --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric "$@" 2>&1 \
         | grep -E "valid on|done training" | tee "$WORK/finetune-$name.log"
@@ -49,6 +49,6 @@ finetune scratch
 step "7. report"
 $PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/data-bin"
 best() { grep -o "| accuracy [0-9.]*" "$1" | awk '{print $3}' | sort -g | tail -1; }
-echo "pair-task valid accuracy (best of 5 epochs): from MAE-LM pretraining $(best "$WORK/finetune-pretrained.log")%," \
+echo "pair-task valid accuracy (best of 10 epochs): from MAE-LM pretraining $(best "$WORK/finetune-pretrained.log")%," \
      "from scratch $(best "$WORK/finetune-scratch.log")% (chance 50%)"
 echo "demo finished in $(( $(date +%s) - start ))s; everything is under $WORK/"

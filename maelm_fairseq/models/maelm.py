@@ -181,6 +181,8 @@ class MaelmModel(RobertaModel):
             drop += [k for k in state_dict if k.startswith(tuple(prefix + p for p in DECODER_PREFIXES))]
         if self.encoder.lm_head is None:
             drop += [k for k in state_dict if k.startswith(prefix + LM_HEAD_PREFIX)]
+        if getattr(self, "squad_head", None) is None:  # a SQuAD fine-tuned checkpoint loaded for another task
+            drop += [k for k in state_dict if k.startswith(prefix + "squad_head.")]
         for k in drop:
             state_dict.pop(k, None)
         super().upgrade_state_dict_named(state_dict, name)
