@@ -13,6 +13,7 @@ update_freq() {
 # Runs maelm-train (fairseq-train with --user-dir set; $MAELM_TRAIN to use another). User arguments come last, so
 # they override the recipe (argparse keeps the last value).
 #   DRY_RUN=1  tiny shapes on CPU, one update, nothing saved, fp16 flags dropped: checks the recipe parses and runs
+#              (--data-buffer-size 0: fairseq's background prefetch thread sometimes aborts the process at exit)
 #   ECHO=1     print the command instead of running it
 run_pretrain() {
   local data=$1 save=$2 recipe=() extra=()
@@ -34,7 +35,7 @@ run_pretrain() {
            --decoder-embed-dim 32 --decoder-ffn-embed-dim 64 --decoder-attention-heads 2 --tokens-per-sample 64
            --max-tokens 1024 --batch-size 8 --update-freq 1 --required-batch-size-multiple 1 --max-update 1
            --total-num-update 1 --warmup-updates 0 --cpu --num-workers 0 --no-save --disable-validation
-           --log-format simple --log-interval 1)
+           --log-format simple --log-interval 1 --data-buffer-size 0)
   fi
   local train=${MAELM_TRAIN:-}
   if [ -z "$train" ]; then

@@ -71,6 +71,26 @@ def collect(work, updates, seeds):
     return runs, ranks
 
 
+def unigram_bits(work):
+    """Cross-entropy (bits/token) of the validation tokens under the training unigram distribution (dict.txt counts,
+    add-one): what a masked-LM that ignores the context would score."""
+    import math
+
+    from fairseq.data import Dictionary, data_utils
+
+    d = Dictionary.load(os.path.join(work, "data-bin", "dict.txt"))
+    counts = [c + 1 for c in d.count]
+    total = sum(counts[d.nspecial:])
+    dataset = data_utils.load_indexed_dataset(os.path.join(work, "data-bin", "valid"), d)
+    bits = n = 0
+    for i in range(len(dataset)):
+        for t in dataset[i].tolist():
+            if t >= d.nspecial:
+                bits -= math.log2(counts[t] / total)
+                n += 1
+    return bits / n
+
+
 def fmt(x, digits=2):
     return "–" if x is None else f"{x:.{digits}f}"
 
@@ -155,6 +175,10 @@ def main():
     with open(os.path.join(args.work, "results.json"), "w") as fh:
         json.dump(runs, fh, indent=1)
     text = markdown(runs, args.updates, seeds)
+    unigram = unigram_bits(args.work)
+    text += f"\nContext-free reference: the training unigram distribution scores {unigram:.3f} bits per valid token.\n"
+    with open(os.path.join(args.work, "unigram_bits.json"), "w") as fh:
+        json.dump({"unigram_bits": unigram}, fh)
     with open(os.path.join(args.work, "report.md"), "w") as fh:
         fh.write(text)
     equal_updates = [ranks[r["run"]] for r in runs if "equal updates" in r.get("arms", []) and r["run"] in ranks]

@@ -9,7 +9,8 @@
 #
 # Budget knobs (environment; defaults = the reduced run committed in docs/reproduction.md, ~25 min on 2 busy cores):
 #   UPDATES=500      pretraining updates of every system in the equal-updates arm (and of MLM in both arms)
-#   SEEDS="1 2 3"    fine-tuning seeds (median reported)
+#   SEEDS="1 2 3"    fine-tuning seeds (median reported) of the equal-updates runs and the no-pretraining control
+#   FLOPS_SEEDS="1"  fine-tuning seeds of the runs that exist only for the equal-FLOPs arm
 #   LAYERS=4 DIM=64  encoder depth / width (FFN 4*DIM, 2 heads); every decoder has DEC_LAYERS=1 layer
 #   TOKENS=128 BATCH=16 LR=2e-3      pretraining block size, sequences per update, peak lr
 #   FT_EPOCHS=2      fine-tuning epochs (best validation epoch reported, as fairseq's GLUE recipe)
@@ -24,6 +25,7 @@ PY=${PY:-.venv/bin/python}
 BIN=$(dirname "$PY")
 UPDATES=${UPDATES:-500}
 SEEDS=${SEEDS:-"1 2 3"}
+FLOPS_SEEDS=${FLOPS_SEEDS:-1}
 LAYERS=${LAYERS:-4}
 DIM=${DIM:-64}
 DEC_LAYERS=${DEC_LAYERS:-1}
@@ -92,7 +94,8 @@ pretrain() {  # $1 = run name SYSTEM-uN
   $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --criterion maelm $ENCODER ${SYS[$sys]} \
       --tokens-per-sample "$TOKENS" --batch-size "$BATCH" --optimizer adam --adam-betas '(0.9,0.98)' \
       --adam-eps 1e-6 --weight-decay 0.01 --clip-norm 2.0 --lr "$LR" --lr-scheduler polynomial_decay \
-      --warmup-updates $(( n / 16 )) --total-num-update "$n" --max-update "$n" --cpu --num-workers 0 --seed 1 \
+      --warmup-updates $(( n / 16 )) --total-num-update "$n" --max-update "$n" --cpu --num-workers 0 \
+      --data-buffer-size 0 --seed 1 \
       --disable-validation --log-format simple --log-interval 100 --save-dir "$WORK/pretrain/$run" \
       --no-epoch-checkpoints > "$WORK/logs/pretrain-$run.log" 2>&1
 }
@@ -118,17 +121,21 @@ finetune() {  # $1 = RUN:SEED (RUN = a pretraining run name or "scratch")
   [ "$run" != scratch ] && init=(--restore-file "$WORK/pretrain/$run/checkpoint_last.pt" --reset-optimizer
                                  --reset-dataloader --reset-meters --reset-lr-scheduler)
   $BIN/fairseq-train "$WORK/pairs-bin" --user-dir maelm_fairseq --task sentence_prediction \
-      --criterion maelm_sentence_prediction $ENCODER --num-classes 2 --init-token 0 --separator-token 2 \
+      --criterion maelm_sentence_prediction $ENCODER --unpad never --num-classes 2 --init-token 0 --separator-token 2 \
       --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 1e-3 \
       --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 30 --total-num-update $(( FT_BATCHES * FT_EPOCHS )) \
-      --max-epoch "$FT_EPOCHS" --cpu --num-workers 0 --seed "$seed" --log-format simple --log-interval 1000 \
+      --max-epoch "$FT_EPOCHS" --cpu --num-workers 0 --data-buffer-size 0 --seed "$seed" --log-format simple \
+      --log-interval 1000 \
       --save-dir "$WORK/finetune/tmp" --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
       "${init[@]}" > "$log" 2>&1
 }
 FT_BATCHES=$(( ($(wc -l < "$WORK/text/pairs/train.label") + 31) / 32 ))  # updates per fine-tuning epoch
 if has finetune; then
-  step "fine-tune$RUNS scratch (seeds $SEEDS)"
-  in_parallel finetune $(for run in $RUNS scratch; do for seed in $SEEDS; do echo "$run:$seed"; done; done)
+  step "fine-tune$RUNS scratch (seeds $SEEDS; equal-FLOPs-only runs: $FLOPS_SEEDS)"
+  in_parallel finetune $(for run in $RUNS scratch; do
+    seeds=$SEEDS; [[ $run == scratch || $run == *-u$UPDATES ]] || seeds=$FLOPS_SEEDS
+    for seed in $seeds; do echo "$run:$seed"; done
+  done)
 fi
 
 if has rank; then
@@ -143,6 +150,6 @@ fi
 
 if has report; then
   step "report"
-  $PY examples/repro/report.py "$WORK" --updates "$UPDATES" --seeds "$SEEDS"
+  $PY examples/repro/report.py "$WORK" --updates "$UPDATES" --seeds "$(echo $SEEDS $FLOPS_SEEDS | tr ' ' '\n' | sort -nu)"
 fi
 step "done; everything is under $WORK/"
