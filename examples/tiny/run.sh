@@ -17,14 +17,15 @@ $PY -m maelm_fairseq.data.demo_corpus "$WORK/text"
 
 step "2. sentencepiece (vocab 2000) + fairseq-preprocess"
 $PY preprocess/pretrain/prepare_corpus.py --input "$WORK/text/train.txt" --valid-input "$WORK/text/valid.txt" \
-    --output "$WORK/data-bin" --tokenizer sentencepiece --vocab-size 2000 --workers 2
+    --output "$WORK/data-bin" --tokenizer sentencepiece --vocab-size 2000 --workers 2 2>&1 \
+    | grep -v " | INFO | "
 
 step "3. MAE-LM pretraining, maelm_tiny, $UPDATES updates"
 $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --criterion maelm --arch maelm_tiny \
     --tokens-per-sample 128 --batch-size 16 --optimizer adam --adam-betas '(0.9,0.98)' --weight-decay 0.01 \
     --lr 2e-3 --lr-scheduler polynomial_decay --warmup-updates 40 --total-num-update "$UPDATES" \
     --max-update "$UPDATES" --clip-norm 2.0 --cpu --num-workers 0 --seed 1 --log-format simple --log-interval 50 \
-    --save-dir "$WORK/pretrain" --no-epoch-checkpoints 2>&1 | grep -E "train_inner|valid on|done training" \
+    --save-dir "$WORK/pretrain" --no-epoch-checkpoints 2>&1 | grep --line-buffered -E "train_inner|valid on|done training" \
     | tee "$WORK/pretrain.log"
 
 step "4. sentence-pair task from the same text (does B follow A?), binarized with the same dict"
@@ -38,7 +39,7 @@ finetune() {  # $1 = name, rest = extra fairseq-train flags
         --lr-scheduler polynomial_decay --warmup-updates 30 --total-num-update 340 --max-epoch 10 --cpu \
         --num-workers 0 --seed 1 --log-format simple --log-interval 100 --save-dir "$WORK/finetune-$name" \
         --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric "$@" 2>&1 \
-        | grep -E "valid on|done training" | tee "$WORK/finetune-$name.log"
+        | grep --line-buffered -E "valid on|done training" | tee "$WORK/finetune-$name.log"
 }
 step "5. fine-tune from the MAE-LM encoder (decoder dropped)"
 finetune pretrained --restore-file "$WORK/pretrain/checkpoint_last.pt" --reset-optimizer --reset-dataloader \
