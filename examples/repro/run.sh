@@ -17,7 +17,8 @@
 #   RANK_TOKENS=20000  real tokens sampled by maelm-rank per model and condition (the valid split has ~4.4k)
 #   JOBS=2           pretraining / fine-tuning runs side by side, one thread each
 #   STAGES="data pretrain eval finetune rank report"
-# The "full" CPU run of the issue (~1-2 h on 2 idle cores): UPDATES=4000 SEEDS="1 2 3 4 5" FT_EPOCHS=5.
+# The "full" CPU run of the issue (~1-1.5 h on 2 idle cores, estimated):
+#   UPDATES=4000 SEEDS="1 2 3 4 5" FLOPS_SEEDS="1 2 3 4 5" FT_EPOCHS=5 bash examples/repro/run.sh work/repro-full
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK="${1:-work/repro}"
