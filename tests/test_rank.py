@@ -15,6 +15,7 @@ from conftest import REPO, TINY_TRAIN, run_cli
 from maelm_fairseq.analysis.effective_rank import (Gram, effective_rank, energy_count, mask_subspace_stats,
                                                    spectrum_stats)
 from maelm_fairseq.analysis.rank_cli import choose_masks, hidden_states
+from maelm_fairseq.analysis.rank_cli import main as rank_main
 from model_factory import TINY, batch, build, pretraining_task
 
 
@@ -147,15 +148,14 @@ def test_cli_writes_csv_json_png(maelm_checkpoint, word_data_bin, tmp_path):
     assert proc.returncode == 0 and (tmp_path / "merged.png").is_file(), proc.stderr
 
 
-def test_cli_usage_errors(word_data_bin, tmp_path):
+def test_cli_usage_errors(word_data_bin, tmp_path, capsys):
     for args, message in ((["missing.pt", "--data", str(word_data_bin)], "no such checkpoint"),
                           ([], "give CHECKPOINT"), (["x.pt", "--data", "d", "--mask-prob", "1.5"], "--mask-prob")):
-        proc = subprocess.run([sys.executable, "-m", "maelm_fairseq.analysis.rank_cli", *args, "--out",
-                               str(tmp_path / "r")], cwd=REPO, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert rank_main(args + ["--out", str(tmp_path / "r")]) == 2
+        assert message in capsys.readouterr().err
 
 
-def test_help():
-    proc = subprocess.run([sys.executable, "-m", "maelm_fairseq.analysis.rank_cli", "--help"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and "effective rank" in proc.stdout
+def test_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        rank_main(["--help"])
+    assert exit_info.value.code == 0 and "effective rank" in capsys.readouterr().out
