@@ -43,11 +43,11 @@ SYSTEMS = {
 def test_loss_falls_on_real_text(word_data_bin, tmp_path, system):
     args = SYSTEMS[system]
     out = run_cli(["fairseq-train", word_data_bin, "--user-dir", "maelm_fairseq", "--task", "maelm", "--criterion",
-                   "maelm", "--max-update", 80, "--save-dir", tmp_path] + TINY_TRAIN + args)[1]
+                   "maelm", "--max-update", 50, "--save-dir", tmp_path] + TINY_TRAIN + args)[1]
     train_losses = logged_values(out, "loss")
     valid_losses = logged_values(out, "loss", kind="valid")
     assert train_losses[0] > 10.0  # ≈ log2(2000 + specials) bits at initialisation
-    assert train_losses[-1] < train_losses[0] - 2.0
+    assert train_losses[-1] < train_losses[0] - 1.5
     assert valid_losses[-1] < valid_losses[0]
 
 
@@ -94,4 +94,5 @@ def test_samples_never_exceed_tokens_per_sample(word_data_bin):
 
     task = MaelmTask.setup_task(MaelmConfig(data=str(word_data_bin), tokens_per_sample=32, seed=1))
     task.load_dataset("train")
-    assert max(task.dataset("train").sizes) <= 32
+    dataset = task.dataset("train")
+    assert max(dataset.num_tokens(i) for i in range(len(dataset))) <= 32
