@@ -53,12 +53,23 @@ def run_train(argv):
     return _run(main)
 
 
+def _exit(status):
+    """Leave without interpreter teardown: fairseq's background data-buffer thread may still be inside torch then,
+    which aborts the process ("terminate called without an active exception", exit 134) after a good run."""
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def train():
-    sys.exit(run_train(sys.argv[1:]))
+    _exit(run_train(sys.argv[1:]))
 
 
 def hydra_train():
     from fairseq_cli.hydra_train import cli_main
     if not any(a.startswith(("common.user_dir=", "+common.user_dir=")) for a in sys.argv[1:]):
         sys.argv.append(f"common.user_dir={PLUGIN_DIR}")
-    sys.exit(_run(cli_main))
+    _exit(_run(cli_main))
