@@ -28,7 +28,7 @@ $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --crit
     --save-dir "$WORK/pretrain" --no-epoch-checkpoints 2>&1 | grep --line-buffered -E "train_inner|valid on|done training" \
     | tee "$WORK/pretrain.log"
 
-step "4. sentence-pair task from the same text (does B follow A?), binarized with the same dict"
+step "4. sentence-pair task from the same text (is the topic Python's data model?), binarized with the same dict"
 $PY examples/tiny/prepare_pairs.py "$WORK/text/pairs" "$WORK/data-bin" "$WORK/pairs-bin" >/dev/null
 
 finetune() {  # $1 = name, rest = extra fairseq-train flags
