@@ -38,16 +38,24 @@ def composed(word_data_bin):
 
     import maelm_fairseq  # noqa: F401  (registers task/model for add_defaults)
 
+    from hydra.version import VersionBase
+
     GlobalHydra.instance().clear()
+    # version_base is process-global in hydra: left at 1.3 it makes fairseq's own (legacy) hydra.experimental calls
+    # raise ImportError in every later in-process fairseq run of this pytest session.
+    saved_base = VersionBase.instance().getbase()
     out = {}
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
-        for name in NAMES:
-            hydra_init(name)  # as fairseq-hydra-train: FairseqConfig is the schema of the config named `name`
-            cfg = compose(config_name=name, overrides=[f"task.data={word_data_bin}"]
-                          + [f"++model.{kv}" for kv in TINY_MODEL])
-            add_defaults(cfg)
-            out[name] = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+            for name in NAMES:
+                hydra_init(name)  # as fairseq-hydra-train: FairseqConfig is the schema of the config named `name`
+                cfg = compose(config_name=name, overrides=[f"task.data={word_data_bin}"]
+                              + [f"++model.{kv}" for kv in TINY_MODEL])
+                add_defaults(cfg)
+                out[name] = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    finally:
+        GlobalHydra.instance().clear()
+        VersionBase.instance().version_base = saved_base
     return out
 
 
