@@ -160,7 +160,7 @@ class MaelmModel(RobertaModel):
         if not pretraining:
             args.decoder_layers = 0  # fine-tuning/analysis: encoder only
         else:
-            arch = getattr(args, "arch", None) or getattr(args, "_name", "")
+            arch = arch_name(args)
             if arch.startswith("threeml") and args.decoder_layers > 0 and task.cfg.mask_prob != 0.5:
                 logger.warning("%s is the 3ML recipe with --mask-prob 0.5; training with --mask-prob %s",
                                arch, task.cfg.mask_prob)
@@ -200,7 +200,7 @@ class MaelmModel(RobertaModel):
                 f"symbols with the task's additions but {state_dict[embed].size(0)} rows in {source}; binarize "
                 f"the data with the checkpoint's dictionary (fairseq-preprocess --srcdict <its dict.txt>), or "
                 f"train from scratch in a new --save-dir")
-        arch = getattr(self.args, "arch", None) or getattr(self.args, "_name", "maelm")
+        arch = arch_name(self.args)
         shapes = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
         missing = [k for k in ours if k not in state_dict]
         extra = [k for k in state_dict if k not in ours and k.startswith(prefix)]
@@ -215,9 +215,14 @@ class MaelmModel(RobertaModel):
                 f"--arch and size flags the checkpoint was pretrained with (its cfg.model)")
 
 
+def arch_name(args):
+    """--arch from a legacy Namespace (`arch`) or a hydra model config (`_name`)."""
+    return getattr(args, "arch", None) or getattr(args, "_name", None) or "maelm"
+
+
 def check_architecture_options(args, pretraining):
     """Options that contradict each other or the architecture, refused before any module is built."""
-    arch = getattr(args, "arch", None) or getattr(args, "_name", "maelm")
+    arch = arch_name(args)
     for side in ("encoder", "decoder"):
         dim, heads = getattr(args, f"{side}_embed_dim"), getattr(args, f"{side}_attention_heads")
         if heads < 1 or dim % heads:
@@ -241,19 +246,10 @@ def check_architecture_options(args, pretraining):
 
 def maelm_defaults(args):
     roberta_base_architecture(args)
-    args.decoder_layers = getattr(args, "decoder_layers", None) or 0
-    args.decoder_type = getattr(args, "decoder_type", None) or "self"
-    args.decoder_embed_dim = getattr(args, "decoder_embed_dim", None) or args.encoder_embed_dim
-    args.decoder_ffn_embed_dim = getattr(args, "decoder_ffn_embed_dim", None) or args.encoder_ffn_embed_dim
-    args.decoder_attention_heads = getattr(args, "decoder_attention_heads", None) or args.encoder_attention_heads
-    if getattr(args, "decoder_dropout", None) is None:
-        args.decoder_dropout = 0.0
-    args.mask_embedding = getattr(args, "mask_embedding", None) or "tied"
-    if getattr(args, "rel_pos", None) is None:
-        args.rel_pos = 0
-    args.rel_pos_bins = getattr(args, "rel_pos_bins", None) or 64
-    args.max_rel_pos = getattr(args, "max_rel_pos", None) or 128
-    args.unpad = getattr(args, "unpad", None) or "auto"
+    _set_default(args, decoder_layers=0, decoder_type="self", decoder_embed_dim=args.encoder_embed_dim,
+                 decoder_ffn_embed_dim=args.encoder_ffn_embed_dim,
+                 decoder_attention_heads=args.encoder_attention_heads, decoder_dropout=0.0, mask_embedding="tied",
+                 rel_pos=0, rel_pos_bins=64, max_rel_pos=128, unpad="auto")
 
 
 def _set_default(args, **values):
