@@ -18,13 +18,17 @@ ENERGY_FRACTIONS = (0.9, 0.95, 0.99)
 
 
 def effective_rank(singular_values: torch.Tensor) -> float:
+    return float(effective_rank_tensor(singular_values))
+
+
+def effective_rank_tensor(singular_values: torch.Tensor) -> torch.Tensor:
+    """effective_rank as a 0-dim float64 tensor on the input's device, without a host sync (the training
+    criterion's collapse indicator uses it every batch). 0 when all singular values are 0."""
     s = singular_values.double().clamp(min=0)
     total = s.sum()
-    if total <= 0:
-        return 0.0
-    p = s / total
-    p = p[p > 0]
-    return float(torch.exp(-(p * p.log()).sum()))
+    p = s / total.clamp(min=torch.finfo(s.dtype).tiny)
+    erank = torch.exp(-torch.special.xlogy(p, p).sum())  # xlogy(0, 0) = 0: zero singular values add nothing
+    return torch.where(total > 0, erank, torch.zeros_like(erank))
 
 
 def energy_count(singular_values: torch.Tensor, fraction: float) -> int:

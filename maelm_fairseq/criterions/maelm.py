@@ -3,6 +3,14 @@
 Logs, besides fairseq's loss in bits: masked-token accuracy, and how many real tokens the encoder processed versus
 the full-length token count (the saving of deleting [MASK] from the encoder input).
 
+Collapse indicator, every batch (train and valid): `enc_erank`, the effective rank (maelm-rank's definition,
+analysis/effective_rank.py: uncentered, exp of the entropy of the normalized singular values) of the last encoder
+layer's outputs at up to COLLAPSE_ROWS real-token positions (kept, not pad, not <mask>) taken at a fixed stride
+over the batch, and `enc_cos`, their mean pairwise cosine similarity. A collapsing encoder shows enc_erank -> 1 and
+enc_cos -> 1 in the log as it happens. Computed without gradients and without random numbers (the training RNG
+stream, hence exact resume, is untouched); both are averages over the batches of the log interval. Cost: ~0.5 % of a
+maelm_tiny CPU step, so every batch (docs/analysis.md). Fine-tuning criteria do not log it.
+
 A non-finite loss stops training with FloatingPointError naming the batch's sample ids (no silent divergence).
 The loss is computed from fp32 log-probabilities whatever the model's precision, so under --fp16 it is not the
 scaled loss: a loss-scale overflow shows up later, in the gradients, where fairseq's dynamic loss scaler handles
@@ -11,8 +19,13 @@ it (OverflowError -> smaller scale), and is never taken for a NaN loss here.
 import math
 
 import torch
+import torch.nn.functional as F
 from fairseq import metrics, modules
 from fairseq.criterions import FairseqCriterion, register_criterion
+
+from ..analysis.effective_rank import effective_rank_tensor
+
+COLLAPSE_ROWS = 256  # real-token rows per batch for enc_erank / enc_cos (an SVD of COLLAPSE_ROWS x hidden)
 
 
 @register_criterion("maelm")
@@ -38,6 +51,7 @@ class MaelmCriterion(FairseqCriterion):
             "encoder_tokens": extra.get("encoder_tokens", full_tokens).detach(),
             "full_tokens": full_tokens.detach(),
         }
+        logging_output.update(encoder_collapse_logs(extra))
         return loss, sample_size, logging_output
 
     @staticmethod
@@ -52,10 +66,48 @@ class MaelmCriterion(FairseqCriterion):
         metrics.log_scalar("accuracy", 100.0 * total("n_correct") / denominator, sample_size, round=2)
         metrics.log_scalar("enc_tok_frac", total("encoder_tokens") / max(total("full_tokens"), 1.0),
                            total("full_tokens"), round=3)
+        batches = total("enc_stat_batches")  # sums over batches and workers, then one mean per batch
+        if batches > 0:
+            metrics.log_scalar("enc_erank", total("enc_erank_sum") / batches, batches, round=2)
+            metrics.log_scalar("enc_cos", total("enc_cos_sum") / batches, batches, round=3)
 
     @staticmethod
     def logging_outputs_can_be_summed() -> bool:
         return True
+
+
+def encoder_collapse_logs(extra):
+    """enc_erank / enc_cos sums and their batch count for the logging output ({} when the model does not expose
+    its encoder output in `extra`). Always the same keys and types (tensors on the model's device, an int count),
+    as fairseq's summed all-reduce over workers needs."""
+    out, real = extra.get("encoder_out"), extra.get("encoder_real")
+    if out is None or real is None:
+        return {}
+    with torch.no_grad():
+        rows = sample_real_rows(out.detach(), real)
+        if rows.size(0) < 2:
+            zero = out.new_zeros((), dtype=torch.float64)
+            return {"enc_erank_sum": zero, "enc_cos_sum": zero, "enc_stat_batches": 0}
+        erank, cos = collapse_stats(rows)
+    return {"enc_erank_sum": erank, "enc_cos_sum": cos, "enc_stat_batches": 1}
+
+
+def sample_real_rows(encoder_out, real, max_rows=COLLAPSE_ROWS):
+    """Up to `max_rows` rows of encoder_out (B, T, C) where real (B, T) holds, at a fixed stride over the batch's
+    real tokens in (row, position) order: deterministic, no random numbers."""
+    index = real.flatten().nonzero().squeeze(1)
+    stride = max(1, -(-index.numel() // max_rows))
+    return encoder_out.flatten(0, 1)[index[::stride]]
+
+
+def collapse_stats(rows):
+    """(effective rank, mean pairwise cosine similarity) of rows (N >= 2, C), in fp32, as 0-dim tensors."""
+    rows = rows.float()
+    erank = effective_rank_tensor(torch.linalg.svdvals(rows))
+    unit = F.normalize(rows, dim=-1)
+    n = rows.size(0)
+    cos = (unit.sum(0).pow(2).sum() - unit.pow(2).sum()) / (n * (n - 1))  # off-diagonal mean of unit @ unit.T
+    return erank, cos.double()
 
 
 def non_finite_loss_message(loss, sample, shown=20):

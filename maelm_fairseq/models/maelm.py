@@ -61,8 +61,12 @@ class MaelmEncoder(RobertaEncoder):
                                "load it with a masked-LM task (--task maelm) to predict tokens")
         if features_only or self.decoder is None:
             x, extra = self.extract_features(src_tokens, return_all_hiddens=return_all_hiddens)
-            extra["encoder_tokens"] = src_tokens.ne(self.dictionary.pad()).sum()
+            real = src_tokens.ne(self.dictionary.pad())
+            extra["encoder_tokens"] = real.sum()
             if not features_only:
+                if "<mask>" in self.dictionary.indices:
+                    real = real & src_tokens.ne(self.dictionary.index("<mask>"))
+                extra.update(encoder_out=x, encoder_real=real)  # for the criterion's collapse indicator
                 x = self.output_layer(x, masked_tokens=masked_tokens)
             return x, extra
         return self.masked_forward(src_tokens, masked_tokens, return_all_hiddens)
@@ -92,6 +96,8 @@ class MaelmEncoder(RobertaEncoder):
             "inner_states": states if return_all_hiddens else None,
             "encoder_tokens": keep.sum(),  # real tokens the encoder processed
             "encoder_length": enc_tokens.size(1),  # its sequence length (max kept tokens per row)
+            "encoder_out": enc_out,  # (B, width, C) last encoder layer; rows where encoder_real holds are real tokens
+            "encoder_real": ~enc_pad,
         }
         return self.output_layer(x, masked_tokens=masked_tokens), extra
 
