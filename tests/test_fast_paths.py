@@ -13,6 +13,7 @@ CONFIGS = {
     "mlm": dict(decoder_layers=0, rel_pos=0),
     "mlm_relpos": dict(decoder_layers=0, rel_pos=1),
     "maelm_self_relpos": dict(decoder_layers=2, decoder_type="self", rel_pos=1),
+    "maelm_local_decoder_relpos": dict(decoder_layers=2, rel_pos=1, rel_pos_init="local", decoder_rel_pos=1),
     "threeml_cross": dict(decoder_layers=2, decoder_type="cross", mask_embedding="learned", rel_pos=0),
     "decoder_proj": dict(decoder_layers=1, decoder_embed_dim=48, decoder_ffn_embed_dim=96,
                          decoder_attention_heads=3, decoder_type="cross"),

@@ -117,6 +117,7 @@ def test_lm_head_is_tied_and_only_predicted_positions_get_logits(task):
     dict(decoder_type="cross", mask_embedding="learned", rel_pos=0),
     dict(decoder_type="self", decoder_embed_dim=48, decoder_ffn_embed_dim=96, decoder_attention_heads=3),
     dict(decoder_layers=0),
+    dict(decoder_rel_pos=1, rel_pos_init="local"),
 ])
 def test_every_parameter_gets_gradient(task, overrides):
     model = build("maelm_tiny", task, **{**TINY, **overrides})

@@ -140,6 +140,12 @@ class MaelmModel(RobertaModel):
         parser.add_argument("--rel-pos", type=int, choices=[0, 1], help="1 = T5-style relative-position bias")
         parser.add_argument("--rel-pos-bins", type=int, metavar="N", help="relative-position buckets")
         parser.add_argument("--max-rel-pos", type=int, metavar="N", help="distance at which buckets saturate")
+        parser.add_argument("--rel-pos-init", choices=["normal", "local"],
+                            help="start of the relative-position bias: normal = N(0, 0.02) (MAE-LM); local = each "
+                                 "head starts out penalising distance (ALiBi slopes), so small models use context "
+                                 "within hundreds of updates instead of thousands")
+        parser.add_argument("--decoder-rel-pos", type=int, choices=[0, 1],
+                            help="1 = the decoder gets its own relative-position bias (MAE-LM: 0)")
         parser.add_argument("--unpad", choices=["auto", "always", "never"],
                             help="run encoder/decoder layers on the real tokens only, packed without padding "
                                  "(attention scores still padded on CPU; FlashAttention varlen on CUDA half "
@@ -255,7 +261,8 @@ def maelm_defaults(args):
     _set_default(args, decoder_layers=0, decoder_type="self", decoder_embed_dim=args.encoder_embed_dim,
                  decoder_ffn_embed_dim=args.encoder_ffn_embed_dim,
                  decoder_attention_heads=args.encoder_attention_heads, decoder_dropout=0.0, mask_embedding="tied",
-                 rel_pos=0, rel_pos_bins=64, max_rel_pos=128, unpad="auto")
+                 rel_pos=0, rel_pos_bins=64, max_rel_pos=128, rel_pos_init="normal", decoder_rel_pos=0,
+                 unpad="auto")
 
 
 def _set_default(args, **values):

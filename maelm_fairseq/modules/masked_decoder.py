@@ -3,12 +3,14 @@
 `self`  (MAE-LM, 3ML_self): bidirectional self-attention over encoder outputs and [MASK] slots.
 `cross` (3ML_cross): the same full-length input, and each layer also cross-attends to the encoder outputs of the
 kept tokens only.
-Input gets the decoder's own learned positions and embedding LayerNorm; padding rows are zeroed.
+Input gets the decoder's own learned positions and embedding LayerNorm; padding rows are zeroed. With
+`--decoder-rel-pos 1` the decoder also has its own relative-position bias (MAE-LM's decoder has none).
 """
 import torch
 import torch.nn as nn
 from fairseq.modules import LayerNorm
 
+from .relative_position import RelativePositionBias
 from .transformer_layer import Packing, TransformerLayer, padding_bias, unpad_wanted
 
 
@@ -28,20 +30,27 @@ class MaskedDecoder(nn.Module):
             for _ in range(args.decoder_layers)
         )
         self.unpad = getattr(args, "unpad", "auto")
+        self.rel_pos_bias = (
+            RelativePositionBias(args.rel_pos_bins, args.max_rel_pos, args.decoder_attention_heads, args.rel_pos_init)
+            if args.decoder_rel_pos else None
+        )
 
     def forward(self, x, positions, pad_mask, memory=None, memory_pad_mask=None):
         """x (B, T, D) full-length input, positions/pad_mask (B, T); memory (B, S, D) kept-token encoder outputs."""
         x = self.dropout(self.layernorm_embedding(x + self.embed_positions(positions)))
+        rel = self.rel_pos_bias(positions).to(x.dtype) if self.rel_pos_bias is not None else None
         if unpad_wanted(self.unpad, pad_mask):
             pack = Packing(pad_mask)
             memory_pack = Packing(memory_pad_mask) if self.cross else None
             x = pack.pack(x)
             memory = memory_pack.pack(memory) if self.cross else None
             for layer in self.layers:
-                x = layer(x, None, memory, None, pack=pack, memory_pack=memory_pack)
+                x = layer(x, rel, memory, None, pack=pack, memory_pack=memory_pack)  # padding added inside
             return pack.unpack(x)
         x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
         bias = padding_bias(pad_mask, x.dtype)
+        if rel is not None:
+            bias = rel if bias is None else rel + bias
         memory_bias = padding_bias(memory_pad_mask, x.dtype) if self.cross else None
         for layer in self.layers:
             x = layer(x, bias, memory if self.cross else None, memory_bias)

@@ -30,7 +30,7 @@ class SentenceEncoder(nn.Module):
             for _ in range(args.encoder_layers)
         )
         self.rel_pos_bias = (
-            RelativePositionBias(args.rel_pos_bins, args.max_rel_pos, args.encoder_attention_heads)
+            RelativePositionBias(args.rel_pos_bins, args.max_rel_pos, args.encoder_attention_heads, args.rel_pos_init)
             if args.rel_pos else None
         )
         self.unpad = getattr(args, "unpad", "auto")  # --unpad: run the layers on the real tokens only
