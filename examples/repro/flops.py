@@ -1,73 +1,95 @@
-"""Theoretical training FLOPs per update of the four systems, and the update counts that give equal FLOPs.
+"""The reproduction's pretraining plan: training FLOPs per update of each system, the update counts that give every
+system the reference's FLOPs, the list of runs (equal updates, then the extra equal-FLOPs runs) and their totals.
 
-The same formulas as shared/reference/3ml-spec.md §4 (and benchmarks/flops.py, written independently; this copy
-keeps examples/repro/ self-contained). A multiply-add counts 2 FLOPs, only matrix products are counted, training =
-3 x forward. Per sequence of n tokens with a fraction p selected for prediction (all of them <mask>):
+The formulas are benchmarks/flops.py's (shared/reference/3ml-spec.md §4: matrix products only, multiply-add = 2,
+training = 3 x forward, LM head at the predicted positions only), applied to full blocks of --tokens tokens with a
+fraction p predicted, all of them <mask> (so a system with a decoder drops p * tokens from its encoder).
 
-    A(m)    = 8 m d^2 + 4 m d f + 4 m^2 d          one self-attention layer over m tokens
-    X(n, m) = 4 n d^2 + 4 m d^2 + 4 n m d          one cross-attention block, n queries over m encoder outputs
-    H(t)    = t (2 d^2 + 2 d V)                    LM head at the t predicted positions only
-    MLM       : L A(n) + H(pn)
-    MAE-LM / 3ML_self : L A((1-p) n) + D A(n) + H(pn)
-    3ML_cross : L A((1-p) n) + D (A(n) + X(n, (1-p) n)) + H(pn)
+    python examples/repro/flops.py --updates 1200 --layers 4 --dim 128 --ffn 512 --vocab 8002 --tokens 128 \
+        --batch 32 --system mlm:0:0.15 --system maelm:2:0.15 --system threeml_self:2:0.5 \
+        --system threeml_cross:2:0.5:cross [--tflops 250] [--out plan.json]
 
-    python examples/repro/flops.py --updates 1000 --layers 4 --dim 64 --vocab 2002 --tokens 128 --batch 16 \
-        --system mlm:0:0.15 --system maelm:1:0.15 ...    # prints JSON: FLOPs/update and equal-FLOPs updates
+The first system is the reference. Prints the JSON, or with --out writes it there and prints the plan as a table.
 """
 import argparse
 import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # benchmarks/ (not installed)
+
+from benchmarks.flops import Shape, train_flops  # noqa: E402
 
 
-def attention_layer(m, d, f):
-    return 8 * m * d * d + 4 * m * d * f + 4 * m * m * d
+def system_flops_per_update(spec, layers, dim, ffn, vocab, tokens, batch):
+    """(name, training FLOPs of one update) for NAME:DECODER_LAYERS:MASK_PROB[:cross]."""
+    name, decoder_layers, p, *kind = spec.split(":")
+    decoder_layers, p = int(decoder_layers), float(p)
+    shape = Shape(layers=layers, dim=dim, ffn=ffn, vocab=vocab, decoder_layers=decoder_layers,
+                  decoder_type=kind[0] if kind else "self")
+    predicted = p * tokens
+    return name, batch * train_flops(shape, tokens, predicted, deleted=predicted if decoder_layers else 0.0)
 
 
-def cross_attention(n, m, d):
-    return 4 * n * d * d + 4 * m * d * d + 4 * n * m * d
-
-
-def lm_head(t, d, vocab):
-    return t * (2 * d * d + 2 * d * vocab)
-
-
-def forward_flops(layers, dim, ffn, vocab, n, p, decoder_layers=0, decoder_type="self"):
-    """Forward FLOPs of one sequence of n tokens, fraction p predicted (and, with a decoder, deleted)."""
-    t = p * n
-    if decoder_layers == 0:
-        return layers * attention_layer(n, dim, ffn) + lm_head(t, dim, vocab)
-    kept = (1 - p) * n
-    decoder = attention_layer(n, dim, ffn)
-    if decoder_type == "cross":
-        decoder += cross_attention(n, kept, dim)
-    return layers * attention_layer(kept, dim, ffn) + decoder_layers * decoder + lm_head(t, dim, vocab)
-
-
-def train_flops_per_update(batch, **shape):
-    return 3 * batch * forward_flops(**shape)
+def plan(per_update, updates, tokens_per_update):
+    """Systems (FLOPs/update, relative to the first, equal-FLOPs updates) and the runs SYSTEM-uN with their arms."""
+    reference = next(iter(per_update.values()))
+    systems = {name: {"flops_per_update": f, "relative": f / reference,
+                      "equal_flops_updates": round(updates * reference / f)} for name, f in per_update.items()}
+    runs = {}
+    for name in systems:
+        runs[f"{name}-u{updates}"] = {"system": name, "updates": updates, "arms": ["equal updates"]}
+    for name, row in systems.items():
+        run = runs.setdefault(f"{name}-u{row['equal_flops_updates']}",
+                              {"system": name, "updates": row["equal_flops_updates"], "arms": []})
+        run["arms"].append("equal FLOPs")
+    for run in runs.values():
+        run["train_flops"] = systems[run["system"]]["flops_per_update"] * run["updates"]
+        run["tokens"] = tokens_per_update * run["updates"]
+    return systems, runs
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--updates", type=int, required=True, help="updates of the reference (first) system")
+    parser.add_argument("--updates", type=int, required=True, help="updates of every system in the equal-updates arm")
     parser.add_argument("--layers", type=int, required=True)
     parser.add_argument("--dim", type=int, required=True)
     parser.add_argument("--ffn", type=int, help="default 4 x dim")
     parser.add_argument("--vocab", type=int, required=True)
-    parser.add_argument("--tokens", type=int, required=True, help="tokens per sequence")
+    parser.add_argument("--tokens", type=int, required=True, help="tokens per sequence (full blocks assumed)")
     parser.add_argument("--batch", type=int, required=True, help="sequences per update")
     parser.add_argument("--system", action="append", required=True,
                         help="NAME:DECODER_LAYERS:MASK_PROB[:cross]; the first one is the reference")
+    parser.add_argument("--tflops", type=float, help="assumed sustained TFLOP/s: adds the estimated seconds")
+    parser.add_argument("--out", help="write the JSON here and print the plan as a table")
     args = parser.parse_args()
-    rows = {}
-    for spec in args.system:
-        name, dec, p, *kind = spec.split(":")
-        rows[name] = train_flops_per_update(args.batch, layers=args.layers, dim=args.dim, ffn=args.ffn or 4 * args.dim,
-                                            vocab=args.vocab, n=args.tokens, p=float(p), decoder_layers=int(dec),
-                                            decoder_type=kind[0] if kind else "self")
-    reference = rows[args.system[0].split(":")[0]]
-    out = {name: {"flops_per_update": f, "relative": f / reference,
-                  "equal_flops_updates": round(args.updates * reference / f)} for name, f in rows.items()}
-    print(json.dumps(out, indent=1))
+    per_update = dict(system_flops_per_update(spec, args.layers, args.dim, args.ffn or 4 * args.dim, args.vocab,
+                                              args.tokens, args.batch) for spec in args.system)
+    systems, runs = plan(per_update, args.updates, args.batch * args.tokens)
+    total = {"runs": len(runs), "train_flops": sum(r["train_flops"] for r in runs.values()),
+             "tokens": sum(r["tokens"] for r in runs.values())}
+    if args.tflops:
+        total["assumed_tflops"] = args.tflops
+        total["estimated_seconds"] = total["train_flops"] / (args.tflops * 1e12)
+    result = {"systems": systems, "runs": runs, "total": total}
+    if not args.out:
+        print(json.dumps(result, indent=1))
+        return
+    with open(args.out, "w") as fh:
+        json.dump(result, fh, indent=1)
+    print(table(systems, runs, total))
+
+
+def table(systems, runs, total):
+    lines = [f"{run:22s} {r['updates']:6d} updates  {', '.join(r['arms']):26s} {r['train_flops'] / 1e15:8.3f} PFLOP "
+             f"({systems[r['system']]['relative']:.3f} x the reference per update)  {r['tokens'] / 1e6:7.1f} M tokens"
+             for run, r in runs.items()]
+    lines.append(f"total: {total['runs']} runs, {total['tokens'] / 1e6:.1f} M tokens (full blocks), "
+                 f"{total['train_flops'] / 1e15:.2f} PFLOP")
+    if "estimated_seconds" in total:
+        lines[-1] += (f"; pretraining about {total['estimated_seconds'] / 60:.1f} min at an assumed "
+                      f"{total['assumed_tflops']:g} TFLOP/s sustained (not measured)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

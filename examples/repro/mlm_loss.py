@@ -2,9 +2,9 @@
 
 Every checkpoint is scored on the same validation blocks with the same masks (fairseq's MaskTokensDataset seeded
 by --seed), so models trained at different masking rates can be compared at one rate (0.15), and each also at
-its own training rate. Prints one JSON line.
+its own training rate. Prints one JSON line (and writes it to --out). Runs on CUDA when there is a GPU.
 
-    python examples/repro/mlm_loss.py CHECKPOINT DATA_BIN [--mask-prob 0.15] [--seed 1]
+    python examples/repro/mlm_loss.py CHECKPOINT DATA_BIN [--mask-prob 0.15] [--seed 1] [--out FILE.json]
 """
 import argparse
 import json
@@ -21,6 +21,9 @@ def main():
     parser.add_argument("--mask-prob", type=float, action="append",
                         help="masking rate(s) to score at (repeatable); default: 0.15 and the training rate")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    parser.add_argument("--out", help="also write the JSON line to this file")
     args = parser.parse_args()
     state = checkpoint_utils.load_checkpoint_to_cpu(args.checkpoint, {"data": args.data_bin})
     cfg = state["cfg"]
@@ -36,17 +39,23 @@ def main():
         task.load_dataset("valid")
         model = task.build_model(cfg.model)
         model.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
-        model.eval()
+        model.to(args.device).eval()
         criterion = task.build_criterion(cfg.criterion)
-        itr = task.get_batch_iterator(task.dataset("valid"), max_sentences=16, seed=args.seed)
+        itr = task.get_batch_iterator(task.dataset("valid"), max_sentences=args.batch_size, seed=args.seed)
         loss_sum = predicted = 0.0
         with torch.no_grad():
             for sample in itr.next_epoch_itr(shuffle=False):
+                if args.device == "cuda":
+                    sample = utils.move_to_cuda(sample)
                 loss, sample_size, _ = criterion(model, sample)
                 loss_sum += float(loss)
                 predicted += sample_size
         result["loss_bits"][f"{p:g}"] = loss_sum / max(predicted, 1) / math.log(2)
-    print(json.dumps(result))
+    line = json.dumps(result)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(line + "\n")
+    print(line)
 
 
 if __name__ == "__main__":

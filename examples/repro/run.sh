@@ -1,156 +1,257 @@
 #!/usr/bin/env bash
-# Small-scale reproduction of MAE-LM / 3ML on CPU (docs/reproduction.md). Real English text (the pydoc-topics
-# corpus, maelm_fairseq/data/demo_corpus.py) -> sentencepiece 2k -> four tiny systems pretrained at EQUAL UPDATES
-# and at EQUAL FLOPs (the MLM baseline's) -> fine-tuned on the corpus's sentence-pair task (does B follow A?) with
-# several seeds, plus a from-scratch control -> masked-LM validation loss, fine-tune accuracy (median of seeds),
-# effective-rank curves (maelm-rank) and FLOPs -> WORK/report.md, WORK/results.json, WORK/*.png.
+# Reproduction of MAE-LM / 3ML claims at small scale (docs/reproduction.md), in two presets:
 #
-#   bash examples/repro/run.sh [WORK_DIR]                 (default work/repro; finished steps are skipped on rerun)
+#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~1 h (examples/repro/presets/cpu.env)
+#   bash examples/repro/run.sh --preset gpu [WORK_DIR]     one H100/H200, bf16, ~8 min estimated (presets/gpu.env)
+#   ... --dry-run   print every command; build the data for real; run each distinct training, fine-tuning, eval and
+#                   rank command once, for 1 update with tiny shapes on CPU (examples/repro/dry_run.py)
+#   ... --print     print every command, run none but flops.py (numbers read from the data are placeholders until
+#                   the data exists)
+#   --preset FILE.env   a preset file of your own (same variables)
 #
-# Budget knobs (environment; defaults = the reduced run committed in docs/reproduction.md, ~25 min on 2 busy cores):
-#   UPDATES=500      pretraining updates of every system in the equal-updates arm (and of MLM in both arms)
-#   SEEDS="1 2 3"    fine-tuning seeds (median reported) of the equal-updates runs and the no-pretraining control
-#   FLOPS_SEEDS="1"  fine-tuning seeds of the runs that exist only for the equal-FLOPs arm
-#   LAYERS=4 DIM=64  encoder depth / width (FFN 4*DIM, 2 heads); every decoder has DEC_LAYERS=1 layer
-#   TOKENS=128 BATCH=16 LR=2e-3      pretraining block size, sequences per update, peak lr
-#   FT_EPOCHS=2      fine-tuning epochs (best validation epoch reported, as fairseq's GLUE recipe)
-#   RANK_TOKENS=20000  real tokens sampled by maelm-rank per model and condition (the valid split has ~4.4k)
-#   JOBS=2           pretraining / fine-tuning runs side by side, one thread each
-#   STAGES="data pretrain eval finetune rank report"
-# The "full" CPU run of the issue (~1-1.5 h on 2 idle cores, estimated):
-#   UPDATES=4000 SEEDS="1 2 3 4 5" FLOPS_SEEDS="1 2 3 4 5" FT_EPOCHS=5 bash examples/repro/run.sh work/repro-full
+# WORK_DIR defaults to work/repro-PRESET. Pipeline: data (build_corpus.py -> prepare_corpus.py sentencepiece ->
+# sentence_tasks.py word-order and topic) -> unigram reference (bits/token of valid under the train unigram) ->
+# pretraining of MLM, MAE-LM, 3ML_self, 3ML_cross at equal updates and at equal FLOPs (flops.py), validating every
+# VALID_INTERVAL updates -> masked-LM loss of every checkpoint (mlm_loss.py) -> fine-tuning of every run and of a
+# no-pretraining control on both tasks, SEEDS seeds each -> maelm-rank per run -> report.py: WORK/report.md,
+# WORK/results.json, WORK/*.png.
+#
+# Every variable of the preset can be overridden from the environment (UPDATES=300 SEEDS="1 2" ... run.sh --preset
+# cpu); STAGES="data unigram pretrain eval finetune rank report" picks stages. Finished steps are skipped on a rerun;
+# a step finished with a different command is an error (WORK/done/STEP holds the command that made it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WORK="${1:-work/repro}"
+fail() { echo "error: $*" >&2; exit 2; }
+USAGE="usage: bash examples/repro/run.sh --preset cpu|gpu|FILE.env [--dry-run | --print] [WORK_DIR]"
+
+PRESET="" MODE=run WORK=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --preset) [ $# -ge 2 ] || fail "--preset: missing value — $USAGE"; PRESET=$2; shift 2 ;;
+    --preset=*) PRESET=${1#*=}; shift ;;
+    --dry-run) MODE=dry; shift ;;
+    --print) MODE=print; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) fail "$1: unknown option — $USAGE" ;;
+    *) [ -z "$WORK" ] || fail "$1: a second WORK_DIR — $USAGE"; WORK=$1; shift ;;
+  esac
+done
+[ -n "$PRESET" ] || fail "--preset: missing — $USAGE"
+case $PRESET in
+  */*|*.env) PRESET_FILE=$PRESET ;;
+  *) PRESET_FILE=examples/repro/presets/$PRESET.env ;;
+esac
+[ -f "$PRESET_FILE" ] || fail "--preset $PRESET: no $PRESET_FILE — use cpu, gpu or a preset file"
+# shellcheck source=presets/cpu.env
+source "$PRESET_FILE"
+PRESET_NAME=$(basename "$PRESET_FILE" .env)
+WORK=$(realpath -m "${WORK:-work/repro-$PRESET_NAME}")
 PY=${PY:-.venv/bin/python}
 BIN=$(dirname "$PY")
-UPDATES=${UPDATES:-500}
-SEEDS=${SEEDS:-"1 2 3"}
-FLOPS_SEEDS=${FLOPS_SEEDS:-1}
-LAYERS=${LAYERS:-4}
-DIM=${DIM:-64}
-DEC_LAYERS=${DEC_LAYERS:-1}
-TOKENS=${TOKENS:-128}
-BATCH=${BATCH:-16}
-LR=${LR:-2e-3}
-FT_EPOCHS=${FT_EPOCHS:-2}
-RANK_TOKENS=${RANK_TOKENS:-20000}
-STAGES=${STAGES:-"data pretrain eval finetune rank report"}
-JOBS=${JOBS:-2}  # trainings run side by side (each single-threaded)
-# Tiny models on a shared 2-core machine: one thread per process is several times faster than torch's default.
+STAGES=${STAGES:-"data unigram pretrain eval finetune rank report"}
+TASKS="word-order topic"
+CORPUS_DIR=$WORK/corpus DATA_BIN=$WORK/data-bin TASKS_DIR=$WORK/tasks DONE=$WORK/done
+QUEUE=$WORK/dry-run/queue.tsv
+# Small models: one thread per process is several times faster than torch's default on a shared CPU.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
-mkdir -p "$WORK"/{pretrain,finetune,eval,rank,logs}
+mkdir -p "$WORK"/{pretrain,finetune,eval,rank,logs,done}
+if [ $MODE = dry ]; then rm -rf "$WORK/dry-run"; mkdir -p "$WORK/dry-run"; : > "$QUEUE"; fi
 start=$(date +%s)
-step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+echo "# preset $PRESET_NAME ($PRESET_FILE), mode $MODE, WORK_DIR $WORK"
+# the values in effect (preset + environment), for the report
+for var in $(sed -n 's/^: "${\([A-Z_]*\):=.*/\1/p' "$PRESET_FILE"); do printf '%s=%q\n' "$var" "${!var}"; done \
+  > "$WORK/settings.env"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
-in_parallel() {  # FUNCTION ARG...: FUNCTION ARG for each ARG, at most $JOBS at a time; fails if any failed
-  local fn=$1 failed=0; shift
+stage() { printf '\n# == %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+quote() { local q; q=$(printf '%q ' "$@"); echo "${q% }"; }
+
+# step NAME CMD...: run CMD once, stdout and stderr to WORK/logs/NAME.log; WORK/done/NAME records the command.
+# --print: print CMD only. --dry-run: print CMD and run it as it is (data steps).
+step() {
+  local name=$1; shift
+  local cmd; cmd=$(quote "$@")
+  [ $MODE = run ] || echo "$cmd"
+  [ $MODE = print ] && return 0
+  if [ -f "$DONE/$name" ]; then
+    [ "$(cat "$DONE/$name")" = "$cmd" ] && return 0
+    fail "$DONE/$name: this step finished with another command (the preset or an override changed) — use a new" \
+         "WORK_DIR, or delete $DONE/$name and the step's outputs to redo it"
+  fi
+  echo "$cmd" > "$WORK/logs/$name.log"
+  if ! "$@" >> "$WORK/logs/$name.log" 2>&1; then
+    tail -n 5 "$WORK/logs/$name.log" >&2
+    echo "error: $name failed — see $WORK/logs/$name.log" >&2
+    return 1
+  fi
+  echo "$cmd" > "$DONE/$name"
+}
+# run_step SAMPLE NAME CMD...: as step, but under --dry-run CMD is only printed, and when SAMPLE is 1 (one command
+# per distinct command line) also queued for dry_run.py, which runs it tiny, in one process, at the end.
+run_step() {
+  local sample=$1; shift
+  if [ $MODE = dry ]; then
+    quote "${@:2}"
+    [ "$sample" = 1 ] && printf '%s\t%s\n' "$1" "$(quote "${@:2}")" >> "$QUEUE"
+    return 0
+  fi
+  step "$@"
+}
+in_parallel() {  # N FUNCTION ARG...: FUNCTION ARG for each ARG, N at a time (1 unless really running); fails if any did
+  local n=$1 fn=$2 failed=0; shift 2
+  [ $MODE = run ] || n=1
   for a in "$@"; do
-    while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
+    while (( $(jobs -rp | wc -l) >= n )); do wait -n || failed=1; done
     $fn "$a" &
   done
   while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=1; done
   return $failed
 }
+json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {'d': d}))" "$@"; }
 
-# system name -> model/task flags. All share the encoder, positions (absolute, no rel-pos: every system is then
-# exportable to HF and they differ only in where [MASK] enters), optimiser, data and block size.
-declare -A SYS=(
+check_corpus_trees() {  # every --tree DIR of CORPUS must exist
+  local previous="" a
+  for a in $CORPUS; do
+    if [ "$previous" = --tree ] && [ ! -d "$a" ]; then
+      fail "$a: corpus tree not found — install it with: bash preprocess/pretrain/fetch_debian_docs.sh"
+    fi
+    previous=$a
+  done
+}
+
+# ---- data: corpus -> data-bin -> two fine-tuning tasks; unigram reference
+if has data; then
+  stage "data: build_corpus.py $CORPUS -> sentencepiece $VOCAB_SIZE -> $DATA_BIN; tasks $TASKS"
+  [ $MODE = print ] || [ -f "$DONE/corpus" ] || check_corpus_trees
+  # shellcheck disable=SC2086  # CORPUS holds several flags
+  step corpus $PY preprocess/pretrain/build_corpus.py "$CORPUS_DIR" $CORPUS
+  step data-bin $PY preprocess/pretrain/prepare_corpus.py --input "$CORPUS_DIR/train.txt" \
+      --valid-input "$CORPUS_DIR/valid.txt" --output "$DATA_BIN" --tokenizer sentencepiece --vocab-size "$VOCAB_SIZE" \
+      --workers "$FT_JOBS"
+  for task in $TASKS; do
+    step "task-$task" $PY preprocess/pretrain/sentence_tasks.py "$CORPUS_DIR" "$DATA_BIN" "$TASKS_DIR/$task" \
+        --task "$task" --max-train "$FT_MAX_TRAIN" --max-valid "$FT_MAX_VALID" --min-sentences "$FT_MIN_SENTENCES"
+  done
+  [ $MODE = print ] || grep -h -A4 "^summary:" "$WORK/logs/data-bin.log" | sed 's/^/# /'
+fi
+if has unigram; then
+  stage "unigram reference: bits per valid token under the training unigram"
+  step unigram $PY examples/repro/unigram.py "$DATA_BIN" --out "$WORK/unigram.json"
+  [ $MODE = print ] || echo "# unigram reference: $(json "$WORK/unigram.json" "round(d['unigram_bits'], 3)") bits/token"
+fi
+
+# Numbers read from the data; placeholders under --print before the data exists.
+if [ -f "$DATA_BIN/dict.txt" ]; then
+  VOCAB=$(( $(wc -l < "$DATA_BIN/dict.txt") + 5 ))  # dict.txt + 4 fairseq specials + <mask>
+else
+  [ $MODE = print ] || fail "$DATA_BIN/dict.txt: no data yet — run with the data stage (STAGES includes data)"
+  VOCAB=$(( VOCAB_SIZE + 5 )); echo "# (no data yet: vocabulary assumed $VOCAB)"
+fi
+fraction() { awk -v n="$1" -v f="$2" 'BEGIN { printf "%d", n * f + 0.5 }'; }
+declare -A CLASSES FT_UPDATES FT_WARMUP  # per task: labels, fine-tuning updates, warm-up updates
+for task in $TASKS; do
+  labels=$TASKS_DIR/$task/label/dict.txt examples=$TASKS_DIR/$task/raw/train.label
+  # fairseq-preprocess pads the label dictionary with madeupwordNNNN entries: they are not classes
+  if [ -f "$labels" ]; then CLASSES[$task]=$(grep -vc '^madeupword' "$labels"); else CLASSES[$task]=K; fi
+  if [ -f "$examples" ]; then n=$(wc -l < "$examples"); else n=$FT_MAX_TRAIN; fi
+  FT_UPDATES[$task]=$(( (n + FT_BATCH - 1) / FT_BATCH * FT_EPOCHS ))
+  FT_WARMUP[$task]=$(fraction "${FT_UPDATES[$task]}" "$WARMUP")
+done
+
+# ---- the pretraining plan: equal updates, equal FLOPs (flops.py)
+SYSTEMS="mlm maelm threeml_self threeml_cross"
+declare -A SYS=(  # system -> model/task flags; they differ only in where [MASK] enters
   [mlm]="--decoder-layers 0 --mask-prob 0.15"
   [maelm]="--decoder-layers $DEC_LAYERS --decoder-type self --mask-embedding tied --mask-prob 0.15"
   [threeml_self]="--decoder-layers $DEC_LAYERS --decoder-type self --mask-embedding learned --mask-prob 0.5"
   [threeml_cross]="--decoder-layers $DEC_LAYERS --decoder-type cross --mask-embedding learned --mask-prob 0.5"
 )
-ORDER="mlm maelm threeml_self threeml_cross"
-ENCODER="--arch maelm_tiny --encoder-layers $LAYERS --encoder-embed-dim $DIM --encoder-ffn-embed-dim $((4 * DIM))
-         --encoder-attention-heads 2 --rel-pos 0"
-
-if has data; then
-  step "data: pydoc-topics corpus -> sentencepiece 2k -> data-bin; sentence-pair task"
-  if [ ! -f "$WORK/data-bin/dict.txt" ]; then
-    $PY -m maelm_fairseq.data.demo_corpus "$WORK/text"
-    $PY preprocess/pretrain/prepare_corpus.py --input "$WORK/text/train.txt" --valid-input "$WORK/text/valid.txt" \
-        --output "$WORK/data-bin" --tokenizer sentencepiece --vocab-size 2000 --workers 1 > "$WORK/logs/data.log" 2>&1
-  fi
-  [ -f "$WORK/pairs-bin/label/dict.txt" ] || \
-    $PY examples/tiny/prepare_pairs.py "$WORK/text/pairs" "$WORK/data-bin" "$WORK/pairs-bin" > "$WORK/logs/pairs.log" 2>&1
-fi
-VOCAB=$(( $(wc -l < "$WORK/data-bin/dict.txt") + 5 ))  # dict.txt + 4 fairseq specials + <mask>
-
-# Equal FLOPs: every system gets the updates whose theoretical training FLOPs equal MLM's at $UPDATES updates.
-$PY examples/repro/flops.py --updates "$UPDATES" --layers "$LAYERS" --dim "$DIM" --vocab "$VOCAB" --tokens "$TOKENS" \
-    --batch "$BATCH" --system mlm:0:0.15 --system maelm:$DEC_LAYERS:0.15 --system threeml_self:$DEC_LAYERS:0.5 \
-    --system threeml_cross:$DEC_LAYERS:0.5:cross > "$WORK/flops.json"
-equal_flops_updates() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]['equal_flops_updates'])" \
-    "$WORK/flops.json" "$1"; }
-RUNS=""  # run names: SYSTEM-uN
-for s in $ORDER; do RUNS+=" $s-u$UPDATES"; done
-for s in maelm threeml_self threeml_cross; do
-  u=$(equal_flops_updates $s); [[ " $RUNS " == *" $s-u$u "* ]] || RUNS+=" $s-u$u"
-done
+ENCODER="--arch maelm_tiny --encoder-layers $LAYERS --encoder-embed-dim $DIM --encoder-ffn-embed-dim $FFN
+         --encoder-attention-heads $HEADS --rel-pos $REL_POS --dropout $DROPOUT --attention-dropout $DROPOUT"
+plan=("$PY" examples/repro/flops.py --updates "$UPDATES" --layers "$LAYERS" --dim "$DIM" --ffn "$FFN" --vocab "$VOCAB"
+      --tokens "$TOKENS" --batch "$BATCH" --system mlm:0:0.15 --system "maelm:$DEC_LAYERS:0.15"
+      --system "threeml_self:$DEC_LAYERS:0.5" --system "threeml_cross:$DEC_LAYERS:0.5:cross"
+      --tflops "$ASSUMED_TFLOPS" --out "$WORK/flops.json")
+stage "plan: equal updates ($UPDATES) and equal FLOPs (the MLM run's)"
+[ $MODE = run ] || quote "${plan[@]}"
+"${plan[@]}" | sed 's/^/# /'
+RUNS=$(json "$WORK/flops.json" "' '.join(d['runs'])")
 
 pretrain() {  # $1 = run name SYSTEM-uN
-  local run=$1 sys=${1%-u*} n=${1##*-u}
-  [ -f "$WORK/pretrain/$run/checkpoint_last.pt" ] && return
-  $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --criterion maelm $ENCODER ${SYS[$sys]} \
-      --tokens-per-sample "$TOKENS" --batch-size "$BATCH" --optimizer adam --adam-betas '(0.9,0.98)' \
-      --adam-eps 1e-6 --weight-decay 0.01 --clip-norm 2.0 --lr "$LR" --lr-scheduler polynomial_decay \
-      --warmup-updates $(( n / 16 )) --total-num-update "$n" --max-update "$n" --cpu --num-workers 0 \
-      --data-buffer-size 0 --seed 1 \
-      --disable-validation --log-format simple --log-interval 100 --save-dir "$WORK/pretrain/$run" \
-      --no-epoch-checkpoints > "$WORK/logs/pretrain-$run.log" 2>&1
+  local run=$1 sys=${1%-u*} n=${1##*-u} sample=0
+  [ "$n" = "$UPDATES" ] && sample=1  # the equal-FLOPs runs differ only in their number of updates
+  run_step $sample "pretrain-$run" "$BIN/fairseq-train" "$DATA_BIN" --user-dir maelm_fairseq --task maelm \
+      --criterion maelm $ENCODER ${SYS[$sys]} --tokens-per-sample "$TOKENS" --batch-size "$BATCH" --optimizer adam \
+      --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --weight-decay 0.01 --clip-norm "$CLIP" --lr "$LR" \
+      --lr-scheduler polynomial_decay --warmup-updates "$(fraction "$n" "$WARMUP")" --total-num-update "$n" \
+      --max-update "$n" $DEVICE_FLAGS --num-workers "$DATA_WORKERS" --data-buffer-size 0 --seed 1 \
+      --validate-interval-updates "$VALID_INTERVAL" --validate-interval 1000000 --save-interval 1000000 \
+      --no-epoch-checkpoints --log-format simple --log-interval "$LOG_INTERVAL" --save-dir "$WORK/pretrain/$run"
 }
 if has pretrain; then
-  step "pretrain:$RUNS"
-  in_parallel pretrain $RUNS
-  for run in $RUNS; do echo "$run: $(grep -h "done training" "$WORK/logs/pretrain-$run.log" | sed 's/.*| //')"; done
+  stage "pretrain $RUNS ($JOBS at a time)"
+  # shellcheck disable=SC2086
+  in_parallel "$JOBS" pretrain $RUNS
+  if [ $MODE = run ]; then
+    for run in $RUNS; do echo "# $run: $(grep -h "done training" "$WORK/logs/pretrain-$run.log" | sed 's/.*| //')"; done
+  fi
 fi
 
+FIRST_RUN=${RUNS%% *}
+eval_run() {  # $1 = run name
+  local sample=0
+  [ "${1##*-u}" = "$UPDATES" ] && sample=1
+  run_step $sample "eval-$1" $PY examples/repro/mlm_loss.py "$WORK/pretrain/$1/checkpoint_last.pt" "$DATA_BIN" \
+      --out "$WORK/eval/$1.json"
+}
 if has eval; then
-  step "masked-LM validation loss (bits/predicted token; same masks for every model)"
-  for run in $RUNS; do
-    [ -f "$WORK/eval/$run.json" ] || \
-      $PY examples/repro/mlm_loss.py "$WORK/pretrain/$run/checkpoint_last.pt" "$WORK/data-bin" > "$WORK/eval/$run.json"
-    cat "$WORK/eval/$run.json"
-  done
+  stage "masked-LM validation loss, bits/predicted token at 15 % and at the training rate ($FT_JOBS at a time)"
+  # shellcheck disable=SC2086
+  in_parallel "$FT_JOBS" eval_run $RUNS
 fi
 
-finetune() {  # $1 = RUN:SEED (RUN = a pretraining run name or "scratch")
-  local run=${1%:*} seed=${1##*:} init=()
-  local log="$WORK/finetune/$run-seed$seed.log"
-  [ -f "$log" ] && grep -q "done training" "$log" && return
+finetune() {  # $1 = TASK:RUN:SEED (RUN = a pretraining run or "scratch", the no-pretraining control)
+  local task=${1%%:*} rest=${1#*:}
+  local run=${rest%:*} seed=${rest##*:} init=() sample=0
   [ "$run" != scratch ] && init=(--restore-file "$WORK/pretrain/$run/checkpoint_last.pt" --reset-optimizer
                                  --reset-dataloader --reset-meters --reset-lr-scheduler)
-  $BIN/fairseq-train "$WORK/pairs-bin" --user-dir maelm_fairseq --task sentence_prediction \
-      --criterion maelm_sentence_prediction $ENCODER --unpad never --num-classes 2 --init-token 0 --separator-token 2 \
-      --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 1e-3 \
-      --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 30 --total-num-update $(( FT_BATCHES * FT_EPOCHS )) \
-      --max-epoch "$FT_EPOCHS" --cpu --num-workers 0 --data-buffer-size 0 --seed "$seed" --log-format simple \
-      --log-interval 1000 \
-      --save-dir "$WORK/finetune/tmp" --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
-      "${init[@]}" > "$log" 2>&1
+  [ "$seed" = "${SEEDS%% *}" ] && [[ $run == scratch || $run == "$FIRST_RUN" ]] && sample=1
+  run_step $sample "finetune-$task-$run-seed$seed" "$BIN/fairseq-train" "$TASKS_DIR/$task" --user-dir maelm_fairseq \
+      --task sentence_prediction --criterion maelm_sentence_prediction $ENCODER --unpad "$FT_UNPAD" \
+      --num-classes "${CLASSES[$task]}" --init-token 0 --separator-token 2 --max-positions 512 \
+      --batch-size "$FT_BATCH" --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr "$FT_LR" \
+      --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates "${FT_WARMUP[$task]}" \
+      --total-num-update "${FT_UPDATES[$task]}" --max-epoch "$FT_EPOCHS" $DEVICE_FLAGS --num-workers 0 \
+      --data-buffer-size 0 --seed "$seed" --log-format simple --log-interval 1000 --save-dir "$WORK/finetune/tmp" \
+      --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric "${init[@]}"
 }
-FT_BATCHES=$(( ($(wc -l < "$WORK/text/pairs/train.label") + 31) / 32 ))  # updates per fine-tuning epoch
 if has finetune; then
-  step "fine-tune$RUNS scratch (seeds $SEEDS; equal-FLOPs-only runs: $FLOPS_SEEDS)"
-  in_parallel finetune $(for run in $RUNS scratch; do
-    seeds=$SEEDS; [[ $run == scratch || $run == *-u$UPDATES ]] || seeds=$FLOPS_SEEDS
-    for seed in $seeds; do echo "$run:$seed"; done
-  done)
+  stage "fine-tune $RUNS scratch on $TASKS, seeds $SEEDS ($FT_JOBS at a time)"
+  # shellcheck disable=SC2086
+  in_parallel "$FT_JOBS" finetune $(for task in $TASKS; do for run in $RUNS scratch; do for seed in $SEEDS; do
+    echo "$task:$run:$seed"; done; done; done)
 fi
 
+rank_run() {  # $1 = run name
+  local sample=0
+  [ "$1" = "$FIRST_RUN" ] && sample=1
+  run_step $sample "rank-$1" $PY -m maelm_fairseq.analysis.rank_cli "$WORK/pretrain/$1/checkpoint_last.pt" \
+      --data "$DATA_BIN" --split valid --max-tokens "$RANK_TOKENS" --tokens-per-sample "$TOKENS" --name "$1" \
+      --out "$WORK/rank/$1" --no-progress
+}
 if has rank; then
-  step "effective rank per layer, inputs with / without [MASK] (maelm-rank)"
-  for run in $RUNS; do
-    [ -f "$WORK/rank/$run.json" ] || \
-      $PY -m maelm_fairseq.analysis.rank_cli "$WORK/pretrain/$run/checkpoint_last.pt" --data "$WORK/data-bin" \
-          --split valid --max-tokens "$RANK_TOKENS" --name "$run" --out "$WORK/rank/$run" --no-progress \
-          > "$WORK/logs/rank-$run.log" 2>&1
-  done
+  stage "effective rank per layer, inputs with / without [MASK] (maelm-rank; $FT_JOBS at a time)"
+  # shellcheck disable=SC2086
+  in_parallel "$FT_JOBS" rank_run $RUNS
 fi
 
 if has report; then
-  step "report"
-  $PY examples/repro/report.py "$WORK" --updates "$UPDATES" --seeds "$(echo $SEEDS $FLOPS_SEEDS | tr ' ' '\n' | sort -nu)"
+  stage "report"
+  report=("$PY" examples/repro/report.py "$WORK" --seeds "$SEEDS" --tasks "$TASKS")
+  if [ $MODE = run ]; then "${report[@]}"; else quote "${report[@]}"; fi
 fi
-step "done; everything is under $WORK/"
+
+if [ $MODE = dry ]; then
+  stage "dry run: $(wc -l < "$QUEUE") distinct commands, 1 update each, tiny shapes, CPU"
+  $PY examples/repro/dry_run.py "$WORK" "$QUEUE"
+fi
+stage "done; everything is under $WORK/"
