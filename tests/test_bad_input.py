@@ -167,6 +167,8 @@ def test_corpus_of_one_very_long_line_trains_on_cropped_samples(capsys, data, tm
     (["--decoder-layers", 0, "--decoder-type", "cross"], "--decoder-type cross needs a decoder"),
     (["--arch", "maelm_mlm_base", "--mask-embedding", "learned"], "--mask-embedding learned needs a decoder"),
     (["--decoder-attention-heads", 3], "--decoder-attention-heads 3 must divide --decoder-embed-dim 64"),
+    (["--decoder-layers", 0, "--decoder-rel-pos", 1], "--decoder-rel-pos 1 needs a decoder"),
+    (["--rel-pos", 0, "--rel-pos-init", "local"], "--rel-pos-init local starts a relative-position bias, but the"),
 ])
 def test_bad_flags(capsys, word_data_bin, tmp_path, flags, message):
     expect(capsys, word_data_bin, tmp_path / "ck", [message], *flags)

@@ -87,13 +87,15 @@ def test_dry_run_runs_every_distinct_command_and_prints_the_real_shapes(preset, 
     for argv in train:  # the real shapes, not the dry run's
         for name, var in (("--encoder-layers", "LAYERS"), ("--encoder-embed-dim", "DIM"),
                           ("--encoder-ffn-embed-dim", "FFN"), ("--encoder-attention-heads", "HEADS"),
-                          ("--rel-pos", "REL_POS"), ("--dropout", "DROPOUT")):
+                          ("--rel-pos", "REL_POS"), ("--rel-pos-init", "REL_POS_INIT"), ("--dropout", "DROPOUT")):
             assert flag(argv, name) == values[var], (name, argv)
         assert ("--bf16" in argv, "--cpu" in argv) == (preset == "gpu", preset == "cpu")
     for argv in pretrain:
         assert (flag(argv, "--tokens-per-sample"), flag(argv, "--batch-size"), flag(argv, "--lr")) == (
             values["TOKENS"], values["BATCH"], values["LR"])
     assert [flag(a, "--max-update") for a in pretrain].count(values["UPDATES"]) == 4
+    decoder_rel_pos = [flag(a, "--decoder-rel-pos") for a in pretrain if "--decoder-rel-pos" in a]
+    assert decoder_rel_pos == [values["DECODER_REL_POS"]] * 6  # every run with a decoder (all but MLM's)
     labels = {task: sum(1 for line in open(dry_work / "tasks" / task / "label" / "dict.txt")
                         if not line.startswith("madeupword")) for task in ("word-order", "topic")}
     assert labels["word-order"] == 2

@@ -1,4 +1,5 @@
-"""Validation masked-LM loss (bits per predicted token) of a pretraining checkpoint, at a given masking rate.
+"""Validation masked-LM loss of a pretraining checkpoint, and of the unigram model on the same tokens, in bits per
+masked text token (maelm_fairseq/evaluation/masked_lm.py), at one or more masking rates.
 
 Every checkpoint is scored on the same validation blocks with the same masks (fairseq's MaskTokensDataset seeded
 by --seed), so models trained at different masking rates can be compared at one rate (0.15), and each also at
@@ -8,10 +9,11 @@ its own training rate. Prints one JSON line (and writes it to --out). Runs on CU
 """
 import argparse
 import json
-import math
 
 import torch
 from fairseq import checkpoint_utils, tasks, utils
+
+from maelm_fairseq.evaluation.masked_lm import masked_lm_bits, unigram_log2_probs
 
 
 def main():
@@ -31,26 +33,22 @@ def main():
     train_p = float(cfg.task.mask_prob)
     rates = args.mask_prob or sorted({0.15, train_p})
     result = {"checkpoint": args.checkpoint, "updates": state["optimizer_history"][-1]["num_updates"],
-              "train_mask_prob": train_p, "loss_bits": {}}
+              "train_mask_prob": train_p, "loss_bits": {}, "unigram_bits": {}}
+    unigram = None
     for p in rates:
         cfg.task.mask_prob = p
         cfg.common.seed = args.seed
         task = tasks.setup_task(cfg.task)
         task.load_dataset("valid")
+        if unigram is None:
+            unigram = unigram_log2_probs(args.data_bin, task.source_dictionary)
         model = task.build_model(cfg.model)
         model.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
-        model.to(args.device).eval()
-        criterion = task.build_criterion(cfg.criterion)
-        itr = task.get_batch_iterator(task.dataset("valid"), max_sentences=args.batch_size, seed=args.seed)
-        loss_sum = predicted = 0.0
-        with torch.no_grad():
-            for sample in itr.next_epoch_itr(shuffle=False):
-                if args.device == "cuda":
-                    sample = utils.move_to_cuda(sample)
-                loss, sample_size, _ = criterion(model, sample)
-                loss_sum += float(loss)
-                predicted += sample_size
-        result["loss_bits"][f"{p:g}"] = loss_sum / max(predicted, 1) / math.log(2)
+        model.to(args.device)
+        loss, reference = masked_lm_bits(model, task, batch_size=args.batch_size, seed=args.seed,
+                                         unigram=unigram.to(args.device), device=args.device)
+        result["loss_bits"][f"{p:g}"] = loss
+        result["unigram_bits"][f"{p:g}"] = reference
     line = json.dumps(result)
     if args.out:
         with open(args.out, "w") as fh:

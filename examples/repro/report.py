@@ -10,7 +10,7 @@ seed) and WORK/rank/RUN.json (maelm-rank). Writes, besides report.md and results
     effective_rank.png      maelm-rank per layer of the equal-updates runs, inputs without / with [MASK]
     loss_accuracy.png       valid loss against the unigram reference; fine-tuning accuracy per task, mean +- std
 
-Fine-tuning comparisons use Welch's t test over seeds (welch.py): "exceeds seed noise" when p < 0.05.
+Fine-tuning comparisons use Welch's t test over seeds (maelm_fairseq/evaluation/welch.py): "exceeds seed noise" when p < 0.05.
 """
 import argparse
 import json
@@ -18,7 +18,7 @@ import os
 import re
 import statistics
 
-from welch import welch
+from maelm_fairseq.evaluation.welch import welch
 
 LABELS = {"mlm": "MLM", "maelm": "MAE-LM", "threeml_self": "3ML_self", "threeml_cross": "3ML_cross",
           "scratch": "no pretraining"}
@@ -102,9 +102,18 @@ def pretrain_run(work, run, row, flops, unigram):
             "tokens_seen": tokens_seen(log) if has_log else None,
             "pretrain_wall_s": wall_seconds(log) if has_log else None,
             "valid_loss_bits": loss, "train_mask_prob": ev.get("train_mask_prob"),
-            "unigram_gap_bits": loss["0.15"] - unigram if "0.15" in loss and unigram is not None else None,
+            "unigram_gap_bits": unigram_gap(loss, ev.get("unigram_bits", {}), unigram),
             "curves": {"valid_loss": valid_curve(log) if has_log else [],
                        "enc_erank": train_curve(log, "enc_erank") if has_log else []}}
+
+
+def unigram_gap(loss, same_tokens, unigram):
+    """Valid loss at 15 % masking minus the unigram model's, on the very tokens scored (mlm_loss.py) when known,
+    else minus the split's expected unigram bits (unigram.json)."""
+    if "0.15" not in loss:
+        return None
+    reference = same_tokens.get("0.15", unigram)
+    return None if reference is None else loss["0.15"] - reference
 
 
 def attach_rank(work, r):

@@ -135,7 +135,7 @@ if has data; then
 fi
 if has unigram; then
   stage "unigram reference: bits per valid token under the training unigram"
-  step unigram $PY examples/repro/unigram.py "$DATA_BIN" --out "$WORK/unigram.json"
+  step unigram $PY -m maelm_fairseq.evaluation.masked_lm "$DATA_BIN" --out "$WORK/unigram.json"
   [ $MODE = print ] || echo "# unigram reference: $(json "$WORK/unigram.json" "round(d['unigram_bits'], 3)") bits/token"
 fi
 
@@ -161,12 +161,12 @@ done
 SYSTEMS="mlm maelm threeml_self threeml_cross"
 declare -A SYS=(  # system -> model/task flags; they differ only in where [MASK] enters
   [mlm]="--decoder-layers 0 --mask-prob 0.15"
-  [maelm]="--decoder-layers $DEC_LAYERS --decoder-type self --mask-embedding tied --mask-prob 0.15"
-  [threeml_self]="--decoder-layers $DEC_LAYERS --decoder-type self --mask-embedding learned --mask-prob 0.5"
-  [threeml_cross]="--decoder-layers $DEC_LAYERS --decoder-type cross --mask-embedding learned --mask-prob 0.5"
+  [maelm]="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS --decoder-type self --mask-embedding tied --mask-prob 0.15"
+  [threeml_self]="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS --decoder-type self --mask-embedding learned --mask-prob 0.5"
+  [threeml_cross]="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS --decoder-type cross --mask-embedding learned --mask-prob 0.5"
 )
 ENCODER="--arch maelm_tiny --encoder-layers $LAYERS --encoder-embed-dim $DIM --encoder-ffn-embed-dim $FFN
-         --encoder-attention-heads $HEADS --rel-pos $REL_POS --dropout $DROPOUT --attention-dropout $DROPOUT"
+         --encoder-attention-heads $HEADS --rel-pos $REL_POS --rel-pos-init $REL_POS_INIT --dropout $DROPOUT --attention-dropout $DROPOUT"
 plan=("$PY" examples/repro/flops.py --updates "$UPDATES" --layers "$LAYERS" --dim "$DIM" --ffn "$FFN" --vocab "$VOCAB"
       --tokens "$TOKENS" --batch "$BATCH" --system mlm:0:0.15 --system "maelm:$DEC_LAYERS:0.15"
       --system "threeml_self:$DEC_LAYERS:0.5" --system "threeml_cross:$DEC_LAYERS:0.5:cross"

@@ -240,6 +240,10 @@ def check_architecture_options(args, pretraining):
         if heads < 1 or dim % heads:
             raise UserInputError(f"--{side}-attention-heads {heads} must divide --{side}-embed-dim {dim} "
                                  f"(--arch {arch})")
+    decoder_rel_pos = pretraining and args.decoder_layers > 0 and args.decoder_rel_pos
+    if args.rel_pos_init != "normal" and not (args.rel_pos or decoder_rel_pos):
+        raise UserInputError(f"--rel-pos-init {args.rel_pos_init} starts a relative-position bias, but the model has "
+                             f"none (--arch {arch}); add --rel-pos 1 (encoder) and/or --decoder-rel-pos 1")
     if not pretraining:
         return  # fine-tuning builds the encoder only; the checkpoint's decoder options are ignored
     if args.decoder_layers < 0:
@@ -249,6 +253,7 @@ def check_architecture_options(args, pretraining):
             (f"--decoder-type {args.decoder_type}", args.decoder_type != "self"),
             (f"--mask-embedding {args.mask_embedding}", args.mask_embedding != "tied"),
             (f"--decoder-embed-dim {args.decoder_embed_dim}", args.decoder_embed_dim != args.encoder_embed_dim),
+            (f"--decoder-rel-pos {args.decoder_rel_pos}", args.decoder_rel_pos != 0),
         ] if bad]
         if inconsistent:
             raise UserInputError(f"{inconsistent[0]} needs a decoder, but --decoder-layers is 0 (--arch {arch}); "
