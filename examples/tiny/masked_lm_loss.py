@@ -1,45 +1,47 @@
-"""Validation masked-LM loss (bits per predicted token) of a pretraining checkpoint and of the same model at its
-random initialisation (same seed, same masks): the demo's before/after.
+"""The demo's pretraining verdict: valid masked-LM loss (bits per masked text token) of the checkpoint, of the same
+model at its random initialisation, and of the unigram model of the same data, all on the same masked tokens.
 
-    python examples/tiny/masked_lm_loss.py CHECKPOINT DATA_BIN
+    python examples/tiny/masked_lm_loss.py CHECKPOINT DATA_BIN [--required-gap 0.5]
+
+Exits 1 when the trained model is not at least --required-gap bits under the unigram model.
 """
 import argparse
-import math
+import sys
 
-import torch
 from fairseq import checkpoint_utils, tasks, utils
 
-
-def valid_loss(model, task, criterion):
-    model.eval()
-    iterator = task.get_batch_iterator(task.dataset("valid"), max_sentences=16, seed=1).next_epoch_itr(shuffle=False)
-    loss_sum = predicted = 0.0
-    with torch.no_grad():
-        for sample in iterator:
-            loss, sample_size, _ = criterion(model, sample)
-            loss_sum += float(loss)
-            predicted += sample_size
-    return loss_sum / max(predicted, 1) / math.log(2)
+from maelm_fairseq.evaluation.masked_lm import masked_lm_bits, unigram_log2_probs
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint")
     parser.add_argument("data_bin")
+    parser.add_argument("--required-gap", type=float, default=0.5, metavar="BITS",
+                        help="how far under the unigram model the trained model must end (default 0.5)")
     args = parser.parse_args()
     state = checkpoint_utils.load_checkpoint_to_cpu(args.checkpoint, {"data": args.data_bin})
     cfg = state["cfg"]
     utils.import_user_module(cfg.common)
     task = tasks.setup_task(cfg.task)
     task.load_dataset("valid")
-    criterion = task.build_criterion(cfg.criterion)
     utils.set_torch_seed(cfg.common.seed)
     initial = task.build_model(cfg.model)
     trained = task.build_model(cfg.model)
     trained.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
-    before, after = valid_loss(initial, task, criterion), valid_loss(trained, task, criterion)
-    print(f"valid masked-LM loss: {before:.3f} bits at initialisation -> {after:.3f} bits after "
-          f"{state['optimizer_history'][-1]['num_updates']} updates")
+    before, _ = masked_lm_bits(initial, task)
+    after, unigram = masked_lm_bits(trained, task, unigram=unigram_log2_probs(args.data_bin, task.source_dictionary))
+    updates = state["optimizer_history"][-1]["num_updates"]
+    gap = unigram - after
+    print(f"valid masked-LM loss, bits per masked token (mask rate {cfg.task.mask_prob:g}):\n"
+          f"  random initialisation          {before:7.3f}\n"
+          f"  unigram model of the same data {unigram:7.3f}   (knows token frequencies, no context)\n"
+          f"  after {updates:5d} updates            {after:7.3f}   ({gap:.3f} bits under the unigram model)")
+    if gap < args.required_gap:
+        print(f"the model did NOT get {args.required_gap} bits under the unigram model: it has learned little "
+              f"context yet (train longer: PRETRAIN_UPDATES)")
+        sys.exit(1)
+    print(f"the model predicts masked tokens {gap:.2f} bits better than token frequencies alone: it uses context")
 
 
 if __name__ == "__main__":

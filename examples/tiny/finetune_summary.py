@@ -1,0 +1,46 @@
+"""The demo's fine-tuning verdict: best valid accuracy per seed of the runs from the pretrained encoder and from
+scratch, mean +- sample std, and whether the difference exceeds the seed noise (Welch's t test, p < 0.05).
+
+    python examples/tiny/finetune_summary.py WORK --seeds 1 2 3
+"""
+import argparse
+import os
+import re
+import statistics
+
+from maelm_fairseq.evaluation.welch import welch
+
+
+def best_accuracy(log):
+    values = [float(v) for v in re.findall(r"valid on 'valid' subset .*?\| accuracy ([\d.]+)", open(log).read())]
+    if not values:
+        raise SystemExit(f"error: {log}: no validation accuracy in the log; the fine-tuning run failed (see the log)")
+    return max(values)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("work")
+    parser.add_argument("--seeds", nargs="+", type=int, required=True)
+    args = parser.parse_args()
+    acc = {arm: [best_accuracy(os.path.join(args.work, f"finetune-{arm}-seed{s}.log")) for s in args.seeds]
+           for arm in ("pretrained", "scratch")}
+    print("word-order task, valid accuracy (best of 3 epochs; chance 50%):")
+    for arm, label in (("pretrained", "from the MAE-LM encoder"), ("scratch", "from random initialisation")):
+        values = acc[arm]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        print(f"  {label:27s} {statistics.fmean(values):5.1f} +- {spread:4.1f}%   "
+              f"(seeds: {' '.join(f'{v:.1f}' for v in values)})")
+    test = welch(acc["pretrained"], acc["scratch"])
+    if test is None:
+        print("  one seed per arm: no statement about seed noise possible (give SEEDS with 2 or more seeds)")
+    elif test["p"] < 0.05 and test["diff"] > 0:
+        print(f"  pretraining helps: +{test['diff']:.1f} points, more than the seed noise (Welch p = {test['p']:.3f})")
+    else:
+        verdict = "gain" if test["diff"] > 0 else "difference"
+        print(f"  no gain from pretraining beyond the seed noise here: {verdict} {test['diff']:+.1f} points, "
+              f"Welch p = {test['p']:.2f} over {len(args.seeds)} seeds per arm")
+
+
+if __name__ == "__main__":
+    main()
