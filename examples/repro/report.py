@@ -10,7 +10,8 @@ seed) and WORK/rank/RUN.json (maelm-rank). Writes, besides report.md and results
     effective_rank.png      maelm-rank per layer of the equal-updates runs, inputs without / with [MASK]
     loss_accuracy.png       valid loss against the unigram reference; fine-tuning accuracy per task, mean +- std
 
-Fine-tuning comparisons use Welch's t test over seeds (maelm_fairseq/evaluation/welch.py): "exceeds seed noise" when p < 0.05.
+Fine-tuning comparisons use Welch's t test over seeds (maelm_fairseq/evaluation/welch.py): "exceeds seed noise"
+when p < 0.05.
 """
 import argparse
 import json

@@ -14,13 +14,14 @@ SEEDS="${SEEDS:-1 2 3}"
 rm -rf "$WORK" && mkdir -p "$WORK"
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+quiet() { grep -v -E ' \| INFO \| |pin_memory|__init__\(loader\)' || true; }  # fairseq's info lines and warnings
 
 step "1. corpus: the text that ships with Python (language-reference topics + standard-library docstrings)"
-$PY preprocess/pretrain/build_corpus.py "$WORK/text" --python --valid-fraction 0.1
+$PY preprocess/pretrain/build_corpus.py "$WORK/text" --python --valid-fraction 0.1 2>&1 | quiet
 
 step "2. sentencepiece (vocab 2000) + fairseq-preprocess"
 $PY preprocess/pretrain/prepare_corpus.py --input "$WORK/text/train.txt" --valid-input "$WORK/text/valid.txt" \
-    --output "$WORK/data-bin" --tokenizer sentencepiece --vocab-size 2000 --workers 2 2>&1 | grep -v " | INFO | "
+    --output "$WORK/data-bin" --tokenizer sentencepiece --vocab-size 2000 --workers 2 2>&1 | quiet
 
 # The model: maelm_tiny widened to 4 layers of 128, a 2-layer decoder, and relative-position biases in encoder and
 # decoder that start out local (--rel-pos-init local): with MAE-LM's N(0, 0.02) start the same model needs
@@ -28,6 +29,7 @@ $PY preprocess/pretrain/prepare_corpus.py --input "$WORK/text/train.txt" --valid
 MODEL=(--arch maelm_tiny --encoder-layers 4 --encoder-embed-dim 128 --encoder-ffn-embed-dim 512
        --encoder-attention-heads 4 --decoder-layers 2 --rel-pos 1 --rel-pos-init local --decoder-rel-pos 1)
 
+UNIGRAM=$($PY -m maelm_fairseq.evaluation.masked_lm "$WORK/data-bin" 2>/dev/null | tail -n 1)
 step "3. MAE-LM pretraining, $UPDATES updates of 32 blocks of <= 128 tokens (valid loss every 100 updates;"\
      "loss in bits per masked token; enc_erank near 1 would mean a collapsed encoder)"
 $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --criterion maelm "${MODEL[@]}" \
@@ -36,15 +38,15 @@ $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --crit
     --total-num-update "$UPDATES" --max-update "$UPDATES" --cpu --num-workers 0 --seed 1 --log-format simple \
     --log-interval 50 --validate-interval-updates 100 --save-dir "$WORK/pretrain" --no-epoch-checkpoints \
     --save-interval-updates 1000000 2>&1 | tee "$WORK/pretrain.log" \
-    | $PY examples/tiny/progress.py --unigram "$($PY -m maelm_fairseq.evaluation.masked_lm "$WORK/data-bin" | tail -n 1)"
+    | $PY examples/tiny/progress.py --unigram "$UNIGRAM"
 
 step "4. the verdict on pretraining: valid loss against the unigram model of the same data"
-$PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/data-bin" | tee "$WORK/verdict.txt" \
-    || { echo "(continuing to fine-tuning anyway)"; }
+$PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/data-bin" 2>&1 | quiet \
+    | tee "$WORK/verdict.txt" || echo "(continuing to fine-tuning anyway)"
 
 step "5. word-order task from the same text: is the sentence as written, or were two adjacent words swapped?"
 $PY preprocess/pretrain/sentence_tasks.py "$WORK/text" "$WORK/data-bin" "$WORK/word-order" --task word-order \
-    --max-train 3000 --max-valid 1000 2>&1 | grep -v " | INFO | "
+    --max-train 3000 --max-valid 1000 2>&1 | quiet
 
 finetune() {  # $1 = pretrained|scratch, $2 = seed
     local init=()
