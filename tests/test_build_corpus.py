@@ -1,8 +1,6 @@
 """preprocess/pretrain/build_corpus.py (real text -> blank-line document corpus) and sentence_tasks.py (fine-tuning
 tasks from such a corpus). No training; a few seconds of CPU."""
 import gzip
-import runpy
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -289,20 +287,3 @@ def test_task_cli_binarizes_with_the_pretraining_dict(python_corpus, gpt2_bin, t
     assert (out / "input0" / "dict.txt").read_text() == (data_bin / "dict.txt").read_text()
     assert sorted(line.split()[0] for line in (out / "label" / "dict.txt").read_text().splitlines()) == classes
     assert not list(out.glob(".encoded-*"))
-
-
-def test_two_input_binarization_of_the_demo_pairs_script(python_corpus, gpt2_bin, tmp_path, monkeypatch):
-    """examples/tiny/prepare_pairs.py: the same binarizer with input0 and input1."""
-    pairs = tmp_path / "pairs"
-    examples = sentence_tasks.build_examples(sentence_tasks.read_corpus(python_corpus), "word-order",
-                                             caps={"train": 20, "valid": 10})
-    sentence_tasks.write_raw(pairs, examples)
-    for split in ("train", "valid"):
-        shutil.copyfile(pairs / f"{split}.input0", pairs / f"{split}.input1")
-    data_bin = gpt2_bin
-    monkeypatch.setattr(sys, "argv", ["prepare_pairs.py", str(pairs), str(data_bin), str(tmp_path / "out")])
-    runpy.run_path(str(REPO / "examples" / "tiny" / "prepare_pairs.py"), run_name="__main__")
-    for column in ("input0", "input1", "label"):
-        assert (tmp_path / "out" / column / "valid.bin").is_file()
-    out = tmp_path / "out"
-    assert (out / "input0" / "train.bin").read_bytes() == (out / "input1" / "train.bin").read_bytes()

@@ -1,11 +1,12 @@
 """A small real-English corpus that ships with every Python: the prose of the language reference (pydoc topics).
 
-Used by the tiny demo and the tests, so neither needs a download. Each help topic is one document; each prose
-paragraph is one line (code samples, grammar rules and headings are dropped). Also builds a sentence-pair
-classification task from the same text: are two consecutive sentences from a topic about Python's data model
-(label 1) or about its statements and expressions (label 0)?
+The tests' corpus, and the language-reference part of `preprocess/pretrain/build_corpus.py --python`, so neither
+needs a download. Each help topic is one document; each prose paragraph is one line (code samples, grammar rules
+and headings are dropped). Also the tests' sentence-pair classification task from the same text: are two
+consecutive sentences from a topic about Python's data model (label 1) or about its statements and expressions
+(label 0)?
 
-    python -m maelm_fairseq.data.demo_corpus OUT_DIR      # writes OUT_DIR/{train,valid}.txt and OUT_DIR/pairs/
+    python -m maelm_fairseq.data.demo_corpus OUT_DIR      # writes OUT_DIR/{train,valid}.txt
 """
 import argparse
 import os
@@ -79,26 +80,12 @@ def topic_pairs(seed: int = 1):
     return rows
 
 
-def write_pair_task(out_dir: str, valid_fraction: float = 0.2, seed: int = 1):
-    """Writes {train,valid}.input0/.input1/.label (one example per line) under out_dir."""
-    os.makedirs(out_dir, exist_ok=True)
-    pairs = topic_pairs(seed)
-    n_valid = int(len(pairs) * valid_fraction)
-    for split, rows in (("valid", pairs[:n_valid]), ("train", pairs[n_valid:])):
-        for column, values in (("input0", [r[0] for r in rows]), ("input1", [r[1] for r in rows]),
-                               ("label", [str(r[2]) for r in rows])):
-            with open(os.path.join(out_dir, f"{split}.{column}"), "w") as fh:
-                fh.write("\n".join(values) + "\n")
-    return len(pairs) - n_valid, n_valid
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir")
     args = parser.parse_args()
     write_pretraining_corpus(args.out_dir)
-    n_train, n_valid = write_pair_task(os.path.join(args.out_dir, "pairs"))
-    print(f"wrote {args.out_dir}/train.txt, valid.txt and pairs/ ({n_train} train / {n_valid} valid pairs)")
+    print(f"wrote {args.out_dir}/train.txt and valid.txt")
 
 
 if __name__ == "__main__":

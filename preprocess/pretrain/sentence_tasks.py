@@ -159,9 +159,9 @@ def write_raw(raw_dir, examples):
                 labels.write(label + "\n")
 
 
-def binarize_sentence_task(raw_dir, data_bin, out_dir, inputs=("input0",), workers=1):
-    """Encode raw_dir/{train,valid}.{input0[,input1]} with DATA_BIN's tokenizer, binarize them with its dict.txt,
-    and binarize raw_dir/{train,valid}.label with a dict of the train labels: out_dir/{input0,...,label}/."""
+def binarize_sentence_task(raw_dir, data_bin, out_dir, workers=1):
+    """Encode raw_dir/{train,valid}.input0 with DATA_BIN's tokenizer, binarize them with its dict.txt, and binarize
+    raw_dir/{train,valid}.label with a dict of the train labels: out_dir/input0/ and out_dir/label/."""
     from preprocess.binarize import run_fairseq_preprocess
     from preprocess.tokenizers import load_tokenizer
 
@@ -171,15 +171,14 @@ def binarize_sentence_task(raw_dir, data_bin, out_dir, inputs=("input0",), worke
     tokenizer = load_tokenizer(data_bin)
     os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".encoded-") as encoded:
-        for column in inputs:
-            for split in SPLITS:
-                with open(os.path.join(raw_dir, f"{split}.{column}"), encoding="utf-8") as src, \
-                        open(os.path.join(encoded, f"{split}.{column}"), "w", encoding="utf-8") as out:
-                    out.writelines(tokenizer.encode(line.strip()) + "\n" for line in src)
-            destination = os.path.join(out_dir, column)
-            shutil.rmtree(destination, ignore_errors=True)
-            run_fairseq_preprocess(destination, os.path.join(encoded, f"train.{column}"),
-                                   [os.path.join(encoded, f"valid.{column}")], workers, srcdict=srcdict)
+        for split in SPLITS:
+            with open(os.path.join(raw_dir, f"{split}.input0"), encoding="utf-8") as src, \
+                    open(os.path.join(encoded, f"{split}.input0"), "w", encoding="utf-8") as out:
+                out.writelines(tokenizer.encode(line.strip()) + "\n" for line in src)
+        destination = os.path.join(out_dir, "input0")
+        shutil.rmtree(destination, ignore_errors=True)
+        run_fairseq_preprocess(destination, os.path.join(encoded, "train.input0"),
+                               [os.path.join(encoded, "valid.input0")], workers, srcdict=srcdict)
     destination = os.path.join(out_dir, "label")
     shutil.rmtree(destination, ignore_errors=True)
     run_fairseq_preprocess(destination, os.path.join(raw_dir, "train.label"), [os.path.join(raw_dir, "valid.label")],
