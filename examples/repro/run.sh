@@ -221,7 +221,7 @@ finetune() {  # $1 = TASK:RUN:SEED (RUN = a pretraining run or "scratch", the no
       --batch-size "$FT_BATCH" --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr "$FT_LR" \
       --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates "${FT_WARMUP[$task]}" \
       --total-num-update "${FT_UPDATES[$task]}" --max-epoch "$FT_EPOCHS" $DEVICE_FLAGS --num-workers 0 \
-      --data-buffer-size 0 --seed "$seed" --log-format simple --log-interval 1000 --save-dir "$WORK/finetune/tmp" \
+      --data-buffer-size 0 --seed "$seed" --log-format simple --log-interval 1000 --save-dir "$WORK/finetune/$task-$run-seed$seed" \
       --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric "${init[@]}"
 }
 if has finetune; then

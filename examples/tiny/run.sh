@@ -57,7 +57,7 @@ finetune() {  # $1 = pretrained|scratch, $2 = seed
         --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 5e-4 \
         --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 28 --total-num-update 282 \
         --max-epoch 3 --cpu --num-workers 0 --seed "$2" --log-format simple --log-interval 1000 --no-save \
-        --save-dir "$WORK/finetune" --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
+        --save-dir "$WORK/finetune-$1-seed$2" --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
         "${init[@]}" > "$WORK/finetune-$1-seed$2.log" 2>&1
 }
 step "6. fine-tune (3 epochs, seeds $SEEDS) from the MAE-LM encoder (decoder dropped) and from random init"
