@@ -11,6 +11,8 @@ PY=.venv/bin/python
 BIN=.venv/bin
 UPDATES="${PRETRAIN_UPDATES:-500}"
 SEEDS="${SEEDS:-1 2 3}"
+# A model this small runs faster on one thread than on torch's default (measured: 9.6k vs 7.5k tokens/s on 2 cores).
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 rm -rf "$WORK" && mkdir -p "$WORK"
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
@@ -46,21 +48,21 @@ $PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/d
 
 step "5. word-order task from the same text: is the sentence as written, or were two adjacent words swapped?"
 $PY preprocess/pretrain/sentence_tasks.py "$WORK/text" "$WORK/data-bin" "$WORK/word-order" --task word-order \
-    --max-train 3000 --max-valid 1000 2>&1 | quiet
+    --max-train 2000 --max-valid 1000 2>&1 | quiet
 
 finetune() {  # $1 = pretrained|scratch, $2 = seed
     local init=()
     [ "$1" = pretrained ] && init=(--restore-file "$WORK/pretrain/checkpoint_last.pt" --reset-optimizer
                                    --reset-dataloader --reset-meters --reset-lr-scheduler)
-    OMP_NUM_THREADS=1 $BIN/fairseq-train "$WORK/word-order" --user-dir maelm_fairseq --task sentence_prediction \
+    $BIN/fairseq-train "$WORK/word-order" --user-dir maelm_fairseq --task sentence_prediction \
         --criterion maelm_sentence_prediction "${MODEL[@]}" --num-classes 2 --init-token 0 --separator-token 2 \
         --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 5e-4 \
-        --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 28 --total-num-update 282 \
-        --max-epoch 3 --cpu --num-workers 0 --seed "$2" --log-format simple --log-interval 1000 --no-save \
+        --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 13 --total-num-update 126 \
+        --max-epoch 2 --cpu --num-workers 0 --seed "$2" --log-format simple --log-interval 1000 --no-save \
         --save-dir "$WORK/finetune-$1-seed$2" --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
         "${init[@]}" > "$WORK/finetune-$1-seed$2.log" 2>&1
 }
-step "6. fine-tune (3 epochs, seeds $SEEDS) from the MAE-LM encoder (decoder dropped) and from random init"
+step "6. fine-tune (2 epochs, seeds $SEEDS) from the MAE-LM encoder (decoder dropped) and from random init"
 for seed in $SEEDS; do  # the two arms side by side, one core each
     finetune pretrained "$seed" & a=$!
     finetune scratch "$seed" & b=$!
