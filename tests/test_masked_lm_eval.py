@@ -104,3 +104,4 @@ def test_finetune_summary_verdict(tmp_path, monkeypatch, capsys, pretrained, scr
     out = capsys.readouterr().out
     assert verdict in out
     assert "from the MAE-LM encoder" in out and "(seeds: " in out
+    assert ("within 5 points of chance" in out) == (max(map(max, pretrained + scratch)) < 55)

@@ -10,6 +10,9 @@ import statistics
 
 from maelm_fairseq.evaluation.welch import welch
 
+CHANCE = 50.0  # two balanced classes
+NEAR_CHANCE = 5.0  # points above chance under which a difference says little about the encoders
+
 
 def best_accuracy(log):
     values = [float(v) for v in re.findall(r"valid on 'valid' subset .*?\| accuracy ([\d.]+)", open(log).read())]
@@ -32,6 +35,10 @@ def main():
         print(f"  {label:27s} {statistics.fmean(values):5.1f} +- {spread:4.1f}%   "
               f"(seeds: {' '.join(f'{v:.1f}' for v in values)})")
     test = welch(acc["pretrained"], acc["scratch"])
+    best = max(statistics.fmean(values) for values in acc.values())
+    if best < CHANCE + NEAR_CHANCE:
+        print(f"  both arms are within {NEAR_CHANCE:g} points of chance: the task is barely learned in this budget, "
+              f"whatever the test below says")
     if test is None:
         print("  one seed per arm: no statement about seed noise possible (give SEEDS with 2 or more seeds)")
     elif test["p"] < 0.05 and test["diff"] > 0:

@@ -46,7 +46,7 @@ $PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/d
 
 step "5. word-order task from the same text: is the sentence as written, or were two adjacent words swapped?"
 $PY preprocess/pretrain/sentence_tasks.py "$WORK/text" "$WORK/data-bin" "$WORK/word-order" --task word-order \
-    --max-train 2000 --max-valid 1000 2>&1 | quiet
+    --max-train 1500 --max-valid 1000 2>&1 | quiet
 
 finetune() {  # $1 = pretrained|scratch, $2 = seed
     local init=()
@@ -55,7 +55,7 @@ finetune() {  # $1 = pretrained|scratch, $2 = seed
     OMP_NUM_THREADS=1 $BIN/fairseq-train "$WORK/word-order" --user-dir maelm_fairseq --task sentence_prediction \
         --criterion maelm_sentence_prediction "${MODEL[@]}" --num-classes 2 --init-token 0 --separator-token 2 \
         --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 5e-4 \
-        --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 13 --total-num-update 126 \
+        --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 9 --total-num-update 94 \
         --max-epoch 2 --cpu --num-workers 0 --seed "$2" --log-format simple --log-interval 1000 --no-save \
         --save-dir "$WORK/finetune-$1-seed$2" --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
         "${init[@]}" > "$WORK/finetune-$1-seed$2.log" 2>&1
