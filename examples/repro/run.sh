@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduction of MAE-LM / 3ML claims at small scale (docs/reproduction.md), in two presets:
 #
-#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~1 h (examples/repro/presets/cpu.env)
+#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~2 h (examples/repro/presets/cpu.env)
 #   bash examples/repro/run.sh --preset gpu [WORK_DIR]     one H100/H200, bf16, ~8 min estimated (presets/gpu.env)
 #   ... --dry-run   print every command; build the data for real; run each distinct training, fine-tuning, eval and
 #                   rank command once, for 1 update with tiny shapes on CPU (examples/repro/dry_run.py)
