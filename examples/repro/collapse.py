@@ -17,6 +17,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from maelm_fairseq.evaluation import training_log
+
 BASE = ["--arch", "maelm_tiny", "--encoder-layers", "4", "--encoder-embed-dim", "64", "--encoder-ffn-embed-dim",
         "256", "--encoder-attention-heads", "2", "--rel-pos", "0", "--tokens-per-sample", "128", "--batch-size", "16",
         "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--adam-eps", "1e-6", "--weight-decay", "0.01",
@@ -64,12 +66,10 @@ def train(name, data, updates, work):
 
 def valid_points(log):
     """[(updates, valid loss, valid enc_erank), ...] in order."""
-    points = []
-    for line in open(log):
-        if "valid on 'valid' subset" in line:
-            value = {k: float(v) for k, v in re.findall(r"\| (loss|enc_erank|num_updates) ([\d.]+)", line)}
-            points.append((int(value["num_updates"]), value["loss"], value["enc_erank"]))
-    return points
+    with open(log) as fh:
+        text = fh.read()
+    erank = dict(training_log.valid_curve(text, "enc_erank"))
+    return [(updates, loss, erank[updates]) for updates, loss in training_log.valid_curve(text, "loss")]
 
 
 def main():

@@ -16,9 +16,9 @@ when p < 0.05.
 import argparse
 import json
 import os
-import re
 import statistics
 
+from maelm_fairseq.evaluation import training_log
 from maelm_fairseq.evaluation.welch import welch
 
 LABELS = {"mlm": "MLM", "maelm": "MAE-LM", "threeml_self": "3ML_self", "threeml_cross": "3ML_cross",
@@ -37,30 +37,21 @@ def read(path):
 
 def best_accuracy(log):
     """Best validation accuracy over the epochs of one fine-tuning run (fairseq's GLUE practice), or None."""
-    values = [float(v) for v in re.findall(r"valid on 'valid' subset \|.*?\| accuracy ([\d.]+)", read(log))]
-    return max(values) if values else None
+    return training_log.best_valid(read(log), "accuracy")
 
 
 def wall_seconds(log):
-    m = re.search(r"done training in ([\d.]+) seconds", read(log))
-    return float(m.group(1)) if m else None
+    return training_log.wall_seconds(read(log))
 
 
 def valid_curve(log):
     """[(updates, valid loss in bits)] from fairseq's validation lines."""
-    return [(int(u), float(v)) for v, u in
-            re.findall(r"valid on 'valid' subset \| loss ([\d.]+) \|.*?\| num_updates (\d+)", read(log))]
+    return training_log.valid_curve(read(log), "loss")
 
 
 def train_curve(log, key):
     """[(updates, value of `key`)] from fairseq's train_inner lines."""
-    rows = []
-    for line in read(log).splitlines():
-        if "| train_inner |" in line:
-            value, updates = re.search(rf"\b{key}=([-\d.]+)", line), re.search(r"\bnum_updates=(\d+)", line)
-            if value and updates:
-                rows.append((int(updates.group(1)), float(value.group(1))))
-    return rows
+    return training_log.train_curve(read(log), key)
 
 
 def tokens_seen(log):

@@ -5,9 +5,9 @@ scratch, mean +- sample std, and whether the difference exceeds the seed noise (
 """
 import argparse
 import os
-import re
 import statistics
 
+from maelm_fairseq.evaluation import training_log
 from maelm_fairseq.evaluation.welch import welch
 
 CHANCE = 50.0  # two balanced classes
@@ -15,10 +15,11 @@ NEAR_CHANCE = 5.0  # points above chance under which a difference says little ab
 
 
 def best_accuracy(log):
-    values = [float(v) for v in re.findall(r"valid on 'valid' subset .*?\| accuracy ([\d.]+)", open(log).read())]
-    if not values:
+    with open(log) as fh:
+        best = training_log.best_valid(fh.read(), "accuracy")
+    if best is None:
         raise SystemExit(f"error: {log}: no validation accuracy in the log; the fine-tuning run failed (see the log)")
-    return max(values)
+    return best
 
 
 def main():
