@@ -25,7 +25,7 @@ inputs_hash() {
 
 check_env() {
     "$VENV/bin/python" - <<'PY'
-import fairseq, fastBPE, sacremoses, sentencepiece, numpy, torch, hydra, omegaconf  # noqa: F401
+import fairseq, fastBPE, sacremoses, sentencepiece, numpy, torch, hydra, omegaconf, tensorboardX  # noqa: F401
 from fairseq.data import data_utils_fast, token_block_utils_fast  # noqa: F401  (Cython extensions)
 import maelm_fairseq  # noqa: F401
 print("[install] fairseq", fairseq.__version__, "| torch", torch.__version__, "| numpy", numpy.__version__,
@@ -71,9 +71,12 @@ if ! "$PY" -c 'import importlib.metadata as m; assert m.version("fairseq") == "0
 fi
 
 say "installing fairseq's runtime dependencies with Python-3.11-capable pins, and ours"
+# tensorboardX: the writer behind fairseq's --tensorboard-logdir (fairseq tries torch.utils.tensorboard, which needs
+# the whole tensorboard server package, then tensorboardX, which needs only protobuf). View the curves with any
+# TensorBoard (pip install tensorboard, on any machine).
 "${PIP[@]}" "hydra-core==1.3.2" "omegaconf==2.3.0" "numpy<2" "bitarray<3" \
     cffi cython regex "sacrebleu>=1.4.12" tqdm "sacremoses==0.2.0" "sentencepiece>=0.2" \
-    "pytest>=7" "matplotlib>=3.7" "transformers>=4.40"
+    "pytest>=7" "matplotlib>=3.7" "transformers>=4.40" "tensorboardX>=2.6,<3"
 
 # fastBPE's sdist carries a 2019 Cython output that includes <longintrepr.h> (gone in 3.11); its setup.py
 # re-cythonizes when Cython is importable, so build it in the venv rather than in isolation.
