@@ -17,11 +17,16 @@ re-raises that UserInputError with the checkpoint's real path, so it is the last
 DistributedDataParallel, which torch refuses for a module on the CPU ("device_ids and output_device arguments
 only work with single-device/multiple-device GPU modules or CPU modules"). For CPU modules only, the ids are
 dropped (None is what torch expects there); GPU training is untouched.
+
+4. Curves that were asked for. fairseq only logs a warning when `--tensorboard-logdir` finds neither
+`torch.utils.tensorboard` nor tensorboardX, or `--wandb-project` finds no wandb, and the run then ends without the
+curves its user asked for. The progress bar, built before the first update, refuses instead, in one line.
 """
 import os
 import shutil
 
 import fairseq.models.distributed_fairseq_model as distributed_fairseq_model
+from fairseq.logging import progress_bar
 from fairseq.file_io import PathManager
 from fairseq.trainer import Trainer
 
@@ -73,10 +78,26 @@ class CpuAwareDistributedDataParallel(distributed_fairseq_model.DistributedDataP
         super().__init__(module, device_ids=device_ids, output_device=output_device, **kwargs)
 
 
+def _progress_bar_refusing_missing_loggers(build):
+    def wrapper(*args, tensorboard_logdir=None, wandb_project=None, **kwargs):
+        if tensorboard_logdir and progress_bar.SummaryWriter is None:
+            raise UserInputError(f"--tensorboard-logdir {tensorboard_logdir}: no TensorBoard writer is installed; "
+                                 f"pip install tensorboardX (bash install.sh does), or drop --tensorboard-logdir")
+        if wandb_project and progress_bar.wandb is None:
+            raise UserInputError(f"--wandb-project {wandb_project}: wandb is not installed; pip install wandb and "
+                                 f"run `wandb login`, or drop --wandb-project")
+        return build(*args, tensorboard_logdir=tensorboard_logdir, wandb_project=wandb_project, **kwargs)
+
+    wrapper.maelm_wrapped = True
+    return wrapper
+
+
 def install():
     if PathManager.copy is not atomic_copy:
         PathManager.copy = staticmethod(atomic_copy)
     if not getattr(Trainer.load_checkpoint, "maelm_wrapped", False):
         Trainer.load_checkpoint = _load_checkpoint_with_readable_errors(Trainer.load_checkpoint)
+    if not getattr(progress_bar.progress_bar, "maelm_wrapped", False):
+        progress_bar.progress_bar = _progress_bar_refusing_missing_loggers(progress_bar.progress_bar)
     if distributed_fairseq_model.DistributedDataParallel is not CpuAwareDistributedDataParallel:
         distributed_fairseq_model.DistributedDataParallel = CpuAwareDistributedDataParallel
