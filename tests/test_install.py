@@ -85,7 +85,8 @@ def test_plugin_names_are_registered():
     from fairseq.tasks import TASK_REGISTRY
 
     assert "maelm" in TASK_REGISTRY and "maelm" in MODEL_REGISTRY and "maelm" in CRITERION_REGISTRY
-    for arch in ["maelm_tiny", "maelm_base", "maelm_large", "maelm_mlm_base", "threeml_self_base",
+    for arch in ["maelm_tiny", "maelm_base", "maelm_large", "maelm_mlm_base", "maelm_mlm_large", "maelm_roberta_base",
+                 "maelm_roberta_large", "threeml_self_base",
                  "threeml_cross_base", "threeml_self_large", "threeml_cross_large"]:
         assert ARCH_MODEL_REGISTRY[arch] is MODEL_REGISTRY["maelm"]
 

@@ -224,6 +224,7 @@ def expected_params(v, c=768, f=3072, layers=12, dec_layers=0, cross=False, rel_
 @pytest.mark.parametrize("arch,expected", [
     ("maelm_base", dict(dec_layers=4, rel_bins=64)),
     ("maelm_mlm_base", dict(rel_bins=64)),
+    ("maelm_roberta_base", dict()),
     ("threeml_self_base", dict(dec_layers=2, learned_mask=True)),
     ("threeml_cross_base", dict(dec_layers=2, cross=True, learned_mask=True)),
 ])

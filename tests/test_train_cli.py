@@ -7,8 +7,9 @@ from conftest import TINY_TRAIN, logged_values, run_cli
 
 SHRINK = ["--encoder-layers", 2, "--encoder-embed-dim", 64, "--encoder-ffn-embed-dim", 128,
           "--encoder-attention-heads", 2]
-ARCHS = ["maelm_tiny", "maelm_base", "maelm_large", "maelm_mlm_base", "threeml_self_base", "threeml_cross_base",
-         "threeml_self_large", "threeml_cross_large"]
+ARCHS = ["maelm_tiny", "maelm_base", "maelm_large", "maelm_mlm_base", "maelm_mlm_large", "maelm_roberta_base",
+         "maelm_roberta_large", "threeml_self_base", "threeml_cross_base", "threeml_self_large", "threeml_cross_large"]
+NO_DECODER = {"maelm_mlm_base", "maelm_mlm_large", "maelm_roberta_base", "maelm_roberta_large"}
 
 
 def train(data, save_dir, arch, updates, *extra, task="maelm", criterion="maelm"):
@@ -25,7 +26,7 @@ def test_every_arch_trains_from_the_cli(word_data_bin, tmp_path, arch):
     out = train(word_data_bin, tmp_path, arch, 3, "--disable-validation", "--log-interval", 1, *mask_prob)
     losses = logged_values(out, "loss")
     assert len(losses) == 3 and all(l == l for l in losses)  # noqa: E741  (NaN check)
-    decoder = arch != "maelm_mlm_base"
+    decoder = arch not in NO_DECODER
     frac = logged_values(out, "enc_tok_frac")[0]
     assert (frac < 0.95) if decoder else (frac == 1.0)
 

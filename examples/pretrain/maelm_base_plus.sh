@@ -16,7 +16,7 @@ source "$HERE/common.sh"
 TOKENS_PER_GPU=${TOKENS_PER_GPU:-16384}  # 32 sequences of 512
 UPDATE_FREQ=${UPDATE_FREQ:-$(update_freq 2048 $(( TOKENS_PER_GPU / 512 )))}
 FP16=(--fp16 --fp16-init-scale 4 --fp16-scale-window 256)
-run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch maelm_base  \
+run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch maelm_base \
     --task maelm --criterion maelm --tokens-per-sample 512 --sample-break-mode complete_doc \
     --mask-prob 0.15 --leave-unmasked-prob 0.0 --random-token-prob 0.0 \
     --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --weight-decay 0.01 --clip-norm 2.0 \

@@ -13,6 +13,7 @@ break mode complete, 80/10/10). Values the papers do not give are marked NOT FOU
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,54 +32,60 @@ PLUS_BUDGET = ("500k updates x 2,048 sequences: NOT FOUND (base++ = 160 GB RoBER
                "budget, the RoBERTa-scale setting of COCO-LM-style base++ runs")
 LARGE_LR = "peak lr for large: NOT FOUND; chosen 1e-4 (half the base value, for the 24-layer model's stability)"
 
+@dataclass(frozen=True)
+class Recipe:
+    """One paper-table row: what it runs (a registered --arch, named as the recipe), the family's training values
+    with this row's overrides, and the notes on values the papers do not give."""
+    name: str
+    title: str
+    arch: str
+    family: dict
+    overrides: dict
+    notes: tuple
+
+
 RECIPES = [
-    # name, title, arch, extra model flags, recipe family, overrides, notes
-    ("maelm_base", "MAE-LM base (16 GB, BERT setting)", "maelm_base", [], MAELM, dict(updates=125000),
-     [BASE_BUDGET]),
-    ("maelm_base_plus", "MAE-LM base++ (160 GB, RoBERTa setting)", "maelm_base", [], MAELM, dict(updates=500000),
-     [PLUS_BUDGET]),
-    ("maelm_large", "MAE-LM large++ (160 GB)", "maelm_large", [], MAELM, dict(updates=500000, lr="1e-4"),
-     [PLUS_BUDGET, LARGE_LR]),
-    ("mlm_base", "MLM baseline of MAE-LM, base (same encoder with rel-pos, [MASK] in the input, no decoder)",
-     "maelm_mlm_base", [], MAELM, dict(updates=125000), [BASE_BUDGET]),
-    ("mlm_base_plus", "MLM baseline of MAE-LM, base++", "maelm_mlm_base", [], MAELM, dict(updates=500000),
-     [PLUS_BUDGET]),
-    ("mlm_large", "MLM baseline of MAE-LM, large++", "maelm_large", [("decoder_layers", 0)], MAELM,
-     dict(updates=500000, lr="1e-4"), [PLUS_BUDGET, LARGE_LR]),
-    ("threeml_self_base", "3ML_self base (78 % of RoBERTa-base compute at equal updates)", "threeml_self_base", [],
-     THREEML, dict(updates=125000),
-     ["decoder depth: NOT FOUND ('a few layers'); arch default 2 (best match to 78 %/68 %, 3ml-spec.md §4.4)",
-      "80/10/10 replacement: NOT FOUND (the paper's figure shows a random replacement); chosen = RoBERTa's 10/10",
-      "the 100 %-budget row: add --max-update 160000 --total-num-update 160000 (125k / 0.78)"]),
-    ("threeml_cross_base", "3ML_cross base", "threeml_cross_base", [], THREEML, dict(updates=125000),
-     ["decoder depth: NOT FOUND; arch default 2", "80/10/10: NOT FOUND; chosen = RoBERTa's 10/10"]),
-    ("threeml_self_large", "3ML_self large (68 % of RoBERTa-large compute at equal updates)", "threeml_self_large", [],
-     THREEML, dict(updates=125000, lr="2e-4"),
-     ["large budget and lr: NOT FOUND; chosen 125k x 2,048 (as base) with lr 2e-4",
-      "decoder depth: NOT FOUND; arch default 2", "80/10/10: NOT FOUND; chosen = RoBERTa's 10/10"]),
-    ("threeml_cross_large", "3ML_cross large", "threeml_cross_large", [], THREEML, dict(updates=125000, lr="2e-4"),
-     ["large budget and lr: NOT FOUND; chosen 125k x 2,048 with lr 2e-4", "decoder depth: NOT FOUND; arch default 2"]),
-    ("roberta_base", "RoBERTa-base baseline of 3ML (absolute positions, no decoder, 15 % masking)", "maelm_mlm_base",
-     [("rel_pos", 0)], THREEML, dict(updates=125000, mask_prob=0.15),
-     ["the 3ML paper's own baseline recipe: NOT FOUND; chosen = fairseq's RoBERTa README recipe, as the 3ML rows"]),
-    ("roberta_large", "RoBERTa-large baseline of 3ML", "maelm_large", [("decoder_layers", 0), ("rel_pos", 0)],
-     THREEML, dict(updates=125000, lr="2e-4", mask_prob=0.15),
-     ["large budget and lr: NOT FOUND; chosen 125k x 2,048 with lr 2e-4 (as the 3ML large rows)"]),
+    Recipe("maelm_base", "MAE-LM base (16 GB, BERT setting)", "maelm_base", MAELM, dict(updates=125000),
+           (BASE_BUDGET,)),
+    Recipe("maelm_base_plus", "MAE-LM base++ (160 GB, RoBERTa setting)", "maelm_base", MAELM, dict(updates=500000),
+           (PLUS_BUDGET,)),
+    Recipe("maelm_large", "MAE-LM large++ (160 GB)", "maelm_large", MAELM, dict(updates=500000, lr="1e-4"),
+           (PLUS_BUDGET, LARGE_LR)),
+    Recipe("mlm_base", "MLM baseline of MAE-LM, base (same encoder with rel-pos, [MASK] in the input, no decoder)",
+           "maelm_mlm_base", MAELM, dict(updates=125000), (BASE_BUDGET,)),
+    Recipe("mlm_base_plus", "MLM baseline of MAE-LM, base++", "maelm_mlm_base", MAELM, dict(updates=500000),
+           (PLUS_BUDGET,)),
+    Recipe("mlm_large", "MLM baseline of MAE-LM, large++", "maelm_mlm_large", MAELM, dict(updates=500000, lr="1e-4"),
+           (PLUS_BUDGET, LARGE_LR)),
+    Recipe("threeml_self_base", "3ML_self base (78 % of RoBERTa-base compute at equal updates)", "threeml_self_base",
+           THREEML, dict(updates=125000),
+           ("decoder depth: NOT FOUND ('a few layers'); arch default 2 (best match to 78 %/68 %, 3ml-spec.md §4.4)",
+            "80/10/10 replacement: NOT FOUND (the paper's figure shows a random replacement); chosen = RoBERTa's 10/10",
+            "the 100 %-budget row: add --max-update 160000 --total-num-update 160000 (125k / 0.78)")),
+    Recipe("threeml_cross_base", "3ML_cross base", "threeml_cross_base", THREEML, dict(updates=125000),
+           ("decoder depth: NOT FOUND; arch default 2", "80/10/10: NOT FOUND; chosen = RoBERTa's 10/10")),
+    Recipe("threeml_self_large", "3ML_self large (68 % of RoBERTa-large compute at equal updates)",
+           "threeml_self_large", THREEML, dict(updates=125000, lr="2e-4"),
+           ("large budget and lr: NOT FOUND; chosen 125k x 2,048 (as base) with lr 2e-4",
+            "decoder depth: NOT FOUND; arch default 2", "80/10/10: NOT FOUND; chosen = RoBERTa's 10/10")),
+    Recipe("threeml_cross_large", "3ML_cross large", "threeml_cross_large", THREEML, dict(updates=125000, lr="2e-4"),
+           ("large budget and lr: NOT FOUND; chosen 125k x 2,048 with lr 2e-4",
+            "decoder depth: NOT FOUND; arch default 2")),
+    Recipe("roberta_base", "RoBERTa-base baseline of 3ML (absolute positions, no decoder, 15 % masking)",
+           "maelm_roberta_base", THREEML, dict(updates=125000, mask_prob=0.15),
+           ("the 3ML paper's own baseline recipe: NOT FOUND; chosen = fairseq's RoBERTa README recipe, as the 3ML rows",)),
+    Recipe("roberta_large", "RoBERTa-large baseline of 3ML", "maelm_roberta_large", THREEML,
+           dict(updates=125000, lr="2e-4", mask_prob=0.15),
+           ("large budget and lr: NOT FOUND; chosen 125k x 2,048 with lr 2e-4 (as the 3ML large rows)",)),
 ]
 
 SEQS_PER_UPDATE = 2048
 TOKENS = 512
 
 
-def settings(row):
-    name, title, arch, model_flags, family, overrides, notes = row
-    s = dict(family, **overrides)
-    s.update(name=name, title=title, arch=arch, model_flags=model_flags, notes=notes)
-    return s
-
-
-def flag(key):
-    return "--" + key.replace("_", "-")
+def settings(recipe):
+    return dict(recipe.family, **recipe.overrides, name=recipe.name, title=recipe.title, arch=recipe.arch,
+                notes=recipe.notes)
 
 
 def script(s):
@@ -89,7 +96,6 @@ def script(s):
     batching = ("--max-tokens \"$TOKENS_PER_GPU\"" if s["tokens_per_gpu"] else "--batch-size \"$SEQS_PER_GPU\"")
     fp16 = f"--fp16 --fp16-init-scale {s['fp16_init_scale']}" + (
         f" --fp16-scale-window {s['fp16_scale_window']}" if s["fp16_scale_window"] else "")
-    model = " ".join(f"{flag(k)} {v}" for k, v in s["model_flags"])
     notes = "".join(f"# - {n}\n" for n in s["notes"])
     return f"""#!/usr/bin/env bash
 # {s['title']}
@@ -108,7 +114,7 @@ source "$HERE/common.sh"
 {per_gpu}
 UPDATE_FREQ=${{UPDATE_FREQ:-$(update_freq {SEQS_PER_UPDATE} {seqs_per_gpu})}}
 FP16=({fp16})
-run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch {s['arch']} {model} \\
+run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch {s['arch']} \\
     --task maelm --criterion maelm --tokens-per-sample {TOKENS} --sample-break-mode {s['break_mode']} \\
     --mask-prob {s['mask_prob']} --leave-unmasked-prob {s['leave_unmasked']} --random-token-prob {s['random_token']} \\
     --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --weight-decay 0.01 --clip-norm {s['clip']} \\
@@ -123,7 +129,6 @@ run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch {s['arch']} {model} \\
 
 def yaml(s):
     notes = "".join(f"# - {n}\n" for n in s["notes"])
-    model = "".join(f"  {k}: {v}\n" for k, v in s["model_flags"])
     seqs_per_gpu = s["tokens_per_gpu"] // TOKENS if s["tokens_per_gpu"] else s["batch_size"]
     batching = (f"  max_tokens: {s['tokens_per_gpu']}\n" if s["tokens_per_gpu"] else
                 f"  batch_size: {s['batch_size']}\n")
@@ -179,7 +184,7 @@ model:
   _name: {s['arch']}
   dropout: 0.1
   attention_dropout: 0.1
-{model}"""
+"""
 
 
 def outputs():

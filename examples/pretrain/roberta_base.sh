@@ -16,7 +16,7 @@ source "$HERE/common.sh"
 SEQS_PER_GPU=${SEQS_PER_GPU:-16}
 UPDATE_FREQ=${UPDATE_FREQ:-$(update_freq 2048 $SEQS_PER_GPU)}
 FP16=(--fp16 --fp16-init-scale 128)
-run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch maelm_mlm_base --rel-pos 0 \
+run_pretrain "$DATA_BIN" "$SAVE_DIR" --arch maelm_roberta_base \
     --task maelm --criterion maelm --tokens-per-sample 512 --sample-break-mode complete \
     --mask-prob 0.15 --leave-unmasked-prob 0.1 --random-token-prob 0.1 \
     --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --weight-decay 0.01 --clip-norm 0.0 \

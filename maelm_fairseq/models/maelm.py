@@ -309,6 +309,26 @@ def maelm_mlm_base(args):
     maelm_defaults(args)
 
 
+@register_model_architecture("maelm", "maelm_mlm_large")
+def maelm_mlm_large(args):
+    """maelm_mlm_base at large size: maelm_large's encoder and rel-pos, <mask> in the input, no decoder."""
+    _set_default(args, **LARGE, decoder_layers=0, rel_pos=1, rel_pos_bins=128, max_rel_pos=256)
+    maelm_defaults(args)
+
+
+@register_model_architecture("maelm", "maelm_roberta_base")
+def maelm_roberta_base(args):
+    """RoBERTa in our model class (3ML's baseline): absolute positions only, <mask> in the input, no decoder."""
+    _set_default(args, **BASE, decoder_layers=0, rel_pos=0)
+    maelm_defaults(args)
+
+
+@register_model_architecture("maelm", "maelm_roberta_large")
+def maelm_roberta_large(args):
+    _set_default(args, **LARGE, decoder_layers=0, rel_pos=0)
+    maelm_defaults(args)
+
+
 def _threeml(args, size, decoder_type):
     # The 3ML paper gives no decoder depth ("a few layers"); 2 matches its 78 % / 68 % compute figures best
     # (see shared/reference/3ml-spec.md §4.4). RoBERTa positions (no rel-pos), disentangled learned [MASK].
