@@ -39,6 +39,7 @@ $BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --crit
     --log-interval 50 --validate-interval-updates 100 --save-dir "$WORK/pretrain" --no-epoch-checkpoints \
     --save-interval-updates 1000000 2>&1 | tee "$WORK/pretrain.log" \
     | $PY examples/tiny/progress.py --unigram "$UNIGRAM"
+$PY examples/tiny/plot_curves.py "$WORK/pretrain.log" --unigram "$UNIGRAM" --output "$WORK/pretrain_loss.png"
 
 step "4. the verdict on pretraining: valid loss against the unigram model of the same data"
 $PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/data-bin" 2>&1 | quiet \
