@@ -104,6 +104,8 @@ def load_dictionary(path):
                              f"written by fairseq-preprocess: {PREPROCESS_HINT}")
     try:
         dictionary = Dictionary.load(path)
+    except UserInputError:  # our loader's own line (e.g. a file in neither dictionary format)
+        raise
     except Exception as e:  # fairseq raises ValueError, RuntimeError or a bare Exception (bad encoding)
         reason = str(e).splitlines()[0].split(". ")[0][:160]
         raise UserInputError(f"{path}: not a fairseq dictionary ({reason}); each line must "
