@@ -1,4 +1,4 @@
-"""Three small corrections to fairseq 0.12.2, installed when the plugin is imported (each idempotent).
+"""Small corrections to fairseq 0.12.2, installed when the plugin is imported (each idempotent).
 
 1. Crash-safe checkpoint files. fairseq writes the first checkpoint of a save (e.g. `checkpoint_1_500.pt`) atomically: `torch.save` into
 `<name>.tmp`, then `os.rename` (`checkpoint_utils.torch_persistent_save`). The other names of the same save,
@@ -21,15 +21,21 @@ dropped (None is what torch expects there); GPU training is untouched.
 4. Curves that were asked for. fairseq only logs a warning when `--tensorboard-logdir` finds neither
 `torch.utils.tensorboard` nor tensorboardX, or `--wandb-project` finds no wandb, and the run then ends without the
 curves its user asked for. The progress bar, built before the first update, refuses instead, in one line.
+
+5. dict.txt files written by the MAE-LM repository (pieces without counts, aliases of the specials, a `[MASK]`
+piece). `Dictionary.load` raises on them; wrapped, it reads them with the repository's semantics, so every task
+gets the repository's ids and mask index (data/fork_dictionary.py).
 """
 import os
 import shutil
 
 import fairseq.models.distributed_fairseq_model as distributed_fairseq_model
+from fairseq.data import Dictionary
 from fairseq.logging import progress_bar
 from fairseq.file_io import PathManager
 from fairseq.trainer import Trainer
 
+from .data.fork_dictionary import wrap_add_from_file
 from .errors import UserInputError
 
 # what MaelmModel.check_checkpoint_matches calls the checkpoint, since load_state_dict is not told its path
@@ -99,5 +105,7 @@ def install():
         Trainer.load_checkpoint = _load_checkpoint_with_readable_errors(Trainer.load_checkpoint)
     if not getattr(progress_bar.progress_bar, "maelm_wrapped", False):
         progress_bar.progress_bar = _progress_bar_refusing_missing_loggers(progress_bar.progress_bar)
+    if not getattr(Dictionary.add_from_file, "maelm_wrapped", False):
+        Dictionary.add_from_file = wrap_add_from_file(Dictionary.add_from_file)
     if distributed_fairseq_model.DistributedDataParallel is not CpuAwareDistributedDataParallel:
         distributed_fairseq_model.DistributedDataParallel = CpuAwareDistributedDataParallel

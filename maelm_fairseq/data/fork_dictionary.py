@@ -1,0 +1,127 @@
+"""dict.txt files written by the MAE-LM repository, read with that repository's semantics.
+
+The repository (a fork of fairseq) writes two kinds of dict.txt, and fairseq 0.12.2's `Dictionary.load` fails on or
+misreads both:
+
+- `preprocess/pretrain/get_vocab.py` output (its `--srcdict`): every sentencepiece piece in id order, ONE PIECE PER
+  LINE, NO COUNTS, including pieces that alias fairseq's specials (`<unk>`, `<s>`, `</s>`, often `[CLS]`, `[SEP]`,
+  `[PAD]`, `[UNK]`) and maybe a `[MASK]` piece. Its Dictionary gives such a line a decreasing synthetic count,
+  skips a piece that aliases one of the four specials (they keep ids 0-3), keeps every other piece in order, and
+  `add_symbol("<mask>")` finds a `[MASK]` (or `<mask>`) piece at its rank, so it becomes the mask index; without one,
+  `<mask>` is appended last.
+- the dict.txt that its fairseq-preprocess writes into a data-bin (GLUE and SQuAD bins too): the same dictionary
+  saved with counts, so the mask piece, if any, is a `[MASK] <count>` line.
+
+Files are told apart by their lines (no flag): counts on every line is fairseq's format, read by fairseq's own loader;
+one piece and no count on every line is the repository's. In both, a `[MASK]` symbol answers to `<mask>` (and a
+`<mask>` symbol to `[MASK]`), so V, the mask index and every id are the repository's (spec §5.6). Anything else is
+one UserInputError line naming the file and line.
+
+`Dictionary.add_from_file` is wrapped once by maelm_fairseq/fairseq_fixes.py, so every task that loads a dict.txt
+(maelm, fairseq's masked_lm and sentence_prediction, maelm_squad, fairseq-preprocess run with the plugin imported)
+reads both formats.
+"""
+import io
+import logging
+
+from fairseq.file_io import PathManager
+
+from ..errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+# The repository's Dictionary stores its four specials under these names; a piece spelled either way is skipped.
+SPECIAL_ALIASES = {"[CLS]": "<s>", "[PAD]": "<pad>", "[SEP]": "</s>", "[UNK]": "<unk>"}
+MASK_NAMES = ("<mask>", "[MASK]")
+FAIRSEQ_OVERWRITE_FLAG = "#fairseq:overwrite"
+REGENERATE = ("regenerate it with fairseq-preprocess, or with the MAE-LM repository's preprocess/pretrain/"
+              "get_vocab.py from its sentencepiece model")
+
+
+def write_repository_dict(path, pieces):
+    """The repository's get_vocab.py format: one piece per line, in id order, no counts."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.writelines(piece + "\n" for piece in pieces)
+
+
+def line_kind(line):
+    """'counted' (`<token> <count> [#fairseq:overwrite]`), 'piece' (one token, no count) or None (neither)."""
+    text = line.rstrip()
+    if not text:
+        return None
+    if " " not in text:
+        return "piece"
+    token, field = text.rsplit(" ", 1)
+    if field == FAIRSEQ_OVERWRITE_FLAG and " " in token:
+        token, field = token.rsplit(" ", 1)
+    try:
+        int(field)
+    except ValueError:
+        return None
+    return "counted"
+
+
+def detect_format(lines, name):
+    """'fairseq' or 'repository' for the entry lines of a dict.txt; UserInputError naming the first line that fits
+    neither format, or that breaks the format of the first line."""
+    kinds = [line_kind(line) for line in lines]
+    for number, kind in enumerate(kinds):
+        if kind is None or kind != kinds[0]:
+            why = ("is neither `<token> <count>` nor one piece without a count" if kind is None else
+                   f"has {'a count' if kind == 'counted' else 'no count'} but line 1 has "
+                   f"{'one' if kinds[0] == 'counted' else 'none'}")
+            raise UserInputError(
+                f"{name}: line {number + 1} ({lines[number].rstrip()[:60]!r}) {why}; a dict.txt is either fairseq's "
+                f"(`<token> <count>` on every line) or the MAE-LM repository's (one sentencepiece piece per line, no "
+                f"counts): {REGENERATE}")
+    return "repository" if kinds and kinds[0] == "piece" else "fairseq"
+
+
+def add_repository_pieces(dictionary, pieces):
+    """The repository's loading of count-less lines: synthetic decreasing counts, aliases of the four specials
+    skipped, the first `[MASK]`/`<mask>` piece kept at its rank, any repeated piece skipped."""
+    skipped = []
+    for rank, line in enumerate(pieces):
+        piece = line.rstrip()
+        is_second_mask = piece in MASK_NAMES and any(name in dictionary.indices for name in MASK_NAMES)
+        if piece in SPECIAL_ALIASES or piece in dictionary or is_second_mask:  # `<s>` etc. are in the dictionary
+            skipped.append(piece)
+            continue
+        dictionary.add_symbol(piece, n=len(pieces) - rank)
+    for alias, special in SPECIAL_ALIASES.items():
+        dictionary.indices.setdefault(alias, dictionary.indices[special])
+    return skipped
+
+
+def alias_mask(dictionary):
+    """A `[MASK]` symbol answers to `<mask>` and the other way round, so add_symbol("<mask>") returns it."""
+    present = [name for name in MASK_NAMES if name in dictionary.indices]
+    if len(present) == 1:
+        other = MASK_NAMES[1 - MASK_NAMES.index(present[0])]
+        dictionary.indices[other] = dictionary.indices[present[0]]
+
+
+def wrap_add_from_file(fairseq_add_from_file):
+    """`Dictionary.add_from_file` that reads both formats (see the module docstring)."""
+
+    def add_from_file(self, f):
+        if isinstance(f, str):
+            try:
+                with open(PathManager.get_local_path(f), "r", encoding="utf-8") as handle:
+                    lines = handle.readlines()
+            except UnicodeError:
+                raise UserInputError(f"{f}: not UTF-8 text; {REGENERATE}") from None
+            name = f
+        else:
+            lines, name = f.readlines(), getattr(f, "name", "dict.txt")
+        entries = lines[self._load_meta(lines):]
+        if detect_format(entries, name) == "repository":
+            skipped = add_repository_pieces(self, entries)
+            logger.info("%s: MAE-LM repository dictionary (pieces without counts): %d symbols; pieces skipped as "
+                        "aliases of the specials or repeats: %s", name, len(self), " ".join(skipped) or "none")
+        else:
+            fairseq_add_from_file(self, io.StringIO("".join(lines)))
+        alias_mask(self)
+
+    add_from_file.maelm_wrapped = True
+    return add_from_file
