@@ -37,9 +37,8 @@ from fairseq.trainer import Trainer
 
 from .data.fork_dictionary import wrap_add_from_file
 from .errors import UserInputError
-
-# what MaelmModel.check_checkpoint_matches calls the checkpoint, since load_state_dict is not told its path
-CHECKPOINT_PLACEHOLDER = "the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)"
+# what the model's checkpoint checks call the checkpoint, since load_state_dict is not told its path
+from .models.maelm import CHECKPOINT_SOURCE
 
 _fairseq_copy = PathManager.copy
 
@@ -70,7 +69,7 @@ def _load_checkpoint_with_readable_errors(load_checkpoint):
         except Exception as e:
             cause = e if isinstance(e, UserInputError) else e.__context__
             if isinstance(cause, UserInputError):
-                raise UserInputError(str(cause).replace(CHECKPOINT_PLACEHOLDER, f"checkpoint {filename}")) from None
+                raise UserInputError(str(cause).replace(CHECKPOINT_SOURCE, f"checkpoint {filename}")) from None
             raise
 
     wrapper.maelm_wrapped = True

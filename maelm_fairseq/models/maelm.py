@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 # Parameters that only exist for pretraining and are dropped when a pretraining checkpoint is fine-tuned.
 DECODER_PREFIXES = ("encoder.decoder.", "encoder.decoder_proj.", "encoder.mask_embedding")
 LM_HEAD_PREFIX = "encoder.lm_head."
+# How a checkpoint is named in load errors; fairseq_fixes puts the real path in its place.
+CHECKPOINT_SOURCE = "the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)"
 # fairseq 0.12.2's encoder layers also store packed copies of their weights for its BetterTransformer path.
 FAIRSEQ_BT_COPIES = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "fc1_weight", "fc1_bias",
                      "fc2_weight", "fc2_bias")
@@ -159,10 +161,6 @@ class MaelmModel(RobertaModel):
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, False)
         maelm_defaults(args)
-        # Positions are an architecture property (512, as RoBERTa), not the pretraining sample length: a model
-        # pretrained on short samples must load into the fine-tuning model unchanged.
-        if getattr(args, "max_positions", None) is None:
-            args.max_positions = 512
         tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
         if tokens_per_sample is not None and tokens_per_sample > args.max_positions:
             raise UserInputError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
@@ -198,13 +196,34 @@ class MaelmModel(RobertaModel):
         for k in drop:
             state_dict.pop(k, None)
         super().upgrade_state_dict_named(state_dict, name)
+        self.fit_position_table(state_dict, prefix)
         self.check_checkpoint_matches(state_dict, prefix)
+
+    def fit_position_table(self, state_dict, prefix=""):
+        """The checkpoint's position table has rows for its --max-positions M. An encoder-only model (fine-tuning,
+        analysis) built with --max-positions N < M takes the first rows: positions from N on cannot occur in it.
+        Anything else that differs (N > M: rows never trained; a pretraining run resumed with another N: its
+        optimizer state has the checkpoint's shape) is refused in one line naming the checkpoint's M."""
+        key = prefix + "encoder.sentence_encoder.embed_positions.weight"
+        if key not in state_dict:
+            return
+        rows, ours = state_dict[key].size(0), self.encoder.sentence_encoder.embed_positions.num_embeddings
+        if rows == ours:
+            return
+        if rows > ours and self.encoder.lm_head is None:
+            state_dict[key] = state_dict[key][:ours]
+            return
+        theirs, n = rows - (ours - self.args.max_positions), self.args.max_positions
+        fix = (f"give --max-positions {theirs}" if self.encoder.lm_head is not None
+               else f"fine-tune with --max-positions {theirs} or less")
+        raise UserInputError(f"--max-positions {n}: {CHECKPOINT_SOURCE} has a position table for --max-positions "
+                             f"{theirs}; {fix}")
 
     def check_checkpoint_matches(self, state_dict, prefix=""):
         """A readable error, before torch's strict load, when a checkpoint does not fit this model: another
         vocabulary (the data's dict.txt differs from the checkpoint's) or another architecture/size."""
         ours = {prefix + k: v for k, v in self.state_dict().items()}
-        source = "the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)"
+        source = CHECKPOINT_SOURCE
         embed = prefix + "encoder.sentence_encoder.embed_tokens.weight"
         if embed in state_dict and embed in ours and state_dict[embed].size(0) != ours[embed].size(0):
             raise UserInputError(
@@ -263,8 +282,12 @@ def check_architecture_options(args, pretraining):
 
 def maelm_defaults(args):
     roberta_base_architecture(args)
-    _set_default(args, decoder_layers=0, decoder_type="self", decoder_embed_dim=args.encoder_embed_dim,
-                 decoder_ffn_embed_dim=args.encoder_ffn_embed_dim,
+    # --max-positions: 512 rows whatever --tokens-per-sample is (fairseq's RoBERTa takes --tokens-per-sample). One
+    # table size for every pretraining length lets a run continue on longer samples (BERT's 128 -> 512) and the
+    # fine-tuning recipes (--max-positions 512) load every checkpoint; fine-tuning with a smaller --max-positions,
+    # such as the --tokens-per-sample pretrained with, keeps the first rows (MaelmModel.fit_position_table).
+    _set_default(args, max_positions=512, decoder_layers=0, decoder_type="self",
+                 decoder_embed_dim=args.encoder_embed_dim, decoder_ffn_embed_dim=args.encoder_ffn_embed_dim,
                  decoder_attention_heads=args.encoder_attention_heads, decoder_dropout=0.0, mask_embedding="tied",
                  rel_pos=0, rel_pos_bins=64, max_rel_pos=128, rel_pos_init="normal", decoder_rel_pos=0,
                  unpad="auto")
