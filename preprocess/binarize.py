@@ -2,6 +2,8 @@
 from fairseq import options
 from fairseq_cli import preprocess as fairseq_preprocess
 
+import maelm_fairseq  # noqa: F401  its fairseq fixes let --srcdict be a MAE-LM repository dict.txt (no counts)
+
 
 def run_fairseq_preprocess(destdir, trainpref, validprefs, workers, srcdict=None):
     """Binarize `trainpref` and each of `validprefs` (valid, valid1, ...) with --only-source.

@@ -20,7 +20,9 @@ from preprocess.errors import fail
 from preprocess.glue.read_tsv import read_split
 from preprocess.glue.tasks import GLUE_TASKS, STSB_MAX_SCORE
 from preprocess.parallel_encode import encode_stream
-from preprocess.tokenizers import read_manifest
+from preprocess.tokenizers import add_tokenizer_flags, tokenizer_directory
+
+TOKENIZER_RECORD = "tokenizer"  # OUT/tokenizer/: what encoded the inputs, when --tokenizer is given
 
 
 def build_parser():
@@ -34,6 +36,7 @@ def build_parser():
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="encoding and binarizing processes")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="drop rows with a wrong field count or label (and report them) instead of failing")
+    add_tokenizer_flags(parser)
     return parser
 
 
@@ -93,14 +96,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    read_manifest(args.tokenizer_dir)  # fails clearly when this is not a pretraining data-bin
-    if not Path(args.tokenizer_dir, "dict.txt").is_file():
-        fail(Path(args.tokenizer_dir, "dict.txt"), "no dict.txt", "pass the data-bin written by prepare_corpus.py")
     if not Path(args.glue_dir).is_dir():
         fail(args.glue_dir, "GLUE folder not found", "fix --glue-dir")
+    tokenizer_dir = tokenizer_directory(parser, args, Path(args.output, TOKENIZER_RECORD))
+    if not Path(tokenizer_dir, "dict.txt").is_file():
+        fail(Path(tokenizer_dir, "dict.txt"), "no dict.txt", "pass the data-bin written by prepare_corpus.py")
     tasks = list(GLUE_TASKS) if "ALL" in args.tasks else args.tasks
     for name in tasks:
-        prepare_task(name, args.glue_dir, args.tokenizer_dir, args.output, args.workers, args.skip_bad_rows)
+        prepare_task(name, args.glue_dir, tokenizer_dir, args.output, args.workers, args.skip_bad_rows)
 
 
 if __name__ == "__main__":

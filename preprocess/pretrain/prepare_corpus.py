@@ -17,12 +17,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python preprocess/pretrain/prepare_corpus.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from maelm_fairseq.data.fork_dictionary import write_repository_dict
 from preprocess.errors import fail
 from preprocess.fairseq_dict import dict_entries, write_dict
 from preprocess.parallel_encode import encode_documents_to_file
 from preprocess.pretrain.split_corpus import write_split
 from preprocess.text_stream import check_readable, iter_stripped_lines
-from preprocess.tokenizers import TOKENIZER_KINDS, load_tokenizer, write_manifest
+from preprocess.tokenizers import SP_MODEL_NAME, TOKENIZER_KINDS, load_tokenizer, write_manifest
 
 DEFAULT_VOCAB_SIZE = {"sentencepiece": 32000, "fastbpe": 32000}
 DEFAULT_VALID_FRACTION = 0.01
@@ -48,7 +49,8 @@ def build_parser():
         help=f"fraction of documents drawn into the valid split (default {DEFAULT_VALID_FRACTION})",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the document split (default 1)")
-    parser.add_argument("--sp-model", metavar="FILE", help="sentencepiece: use this trained model instead of training one")
+    parser.add_argument("--sp-model", metavar="FILE", help="sentencepiece: use this trained model instead of training "
+                        "one; maelm-sentencepiece: the model (required)")
     parser.add_argument("--gpt2-encoder-json", metavar="FILE", help="gpt2: encoder.json of the byte-level BPE (required)")
     parser.add_argument("--gpt2-vocab-bpe", metavar="FILE", help="gpt2: vocab.bpe merges of the byte-level BPE (required)")
     parser.add_argument("--bpe-codes", metavar="FILE", help="fastbpe: use these codes instead of learning them")
@@ -59,8 +61,11 @@ def build_parser():
 def check_flag_combinations(parser, args):
     """Reject flags that would silently do nothing with the chosen tokenizer."""
     kind = args.tokenizer
-    if args.sp_model and kind != "sentencepiece":
-        parser.error("--sp-model only applies to --tokenizer sentencepiece")
+    if args.sp_model and kind not in ("sentencepiece", "maelm-sentencepiece"):
+        parser.error("--sp-model only applies to --tokenizer sentencepiece or maelm-sentencepiece")
+    if kind == "maelm-sentencepiece" and not args.sp_model:
+        parser.error("--tokenizer maelm-sentencepiece needs --sp-model (the MAE-LM repository's tokenization of a "
+                     "given sentencepiece model; nothing is trained)")
     if (args.gpt2_encoder_json or args.gpt2_vocab_bpe) and kind != "gpt2":
         parser.error("--gpt2-encoder-json/--gpt2-vocab-bpe only apply to --tokenizer gpt2")
     if kind == "gpt2" and not (args.gpt2_encoder_json and args.gpt2_vocab_bpe):
@@ -91,6 +96,9 @@ def set_up_tokenizer(args, output, train_text, scratch):
                 print(f"note: the corpus supports only {reached} sentencepiece pieces; --vocab-size {vocab_size} was capped")
             shutil.copyfile(scratch / "sentencepiece.model", output / "sentencepiece.model")
         write_manifest(output, "sentencepiece", {"model": "sentencepiece.model"})
+    elif args.tokenizer == "maelm-sentencepiece":
+        shutil.copyfile(args.sp_model, output / SP_MODEL_NAME)
+        write_manifest(output, "maelm-sentencepiece", {"model": SP_MODEL_NAME})
     elif args.tokenizer == "gpt2":
         shutil.copyfile(args.gpt2_encoder_json, output / "encoder.json")
         shutil.copyfile(args.gpt2_vocab_bpe, output / "vocab.bpe")
@@ -134,9 +142,12 @@ def main(argv=None):
                 output, iter_stripped_lines([text_path]), scratch / f"{split}.tok", args.workers,
                 count_symbols=count, desc=f"encode {split}", total_bytes=text_path.stat().st_size,
             )
-        dropped = write_dict(output / "dict.txt", dict_entries(tokenizer.vocabulary(), stats["train"].symbol_counts))
-        if dropped:
-            print(f"note: left out of dict.txt (fairseq reserves them; text equal to them maps to <unk>): {dropped}")
+        if args.tokenizer == "maelm-sentencepiece":  # every piece, no counts, as the MAE-LM repository writes it
+            write_repository_dict(output / "dict.txt", tokenizer.vocabulary())
+        else:
+            dropped = write_dict(output / "dict.txt", dict_entries(tokenizer.vocabulary(), stats["train"].symbol_counts))
+            if dropped:
+                print(f"note: left out of dict.txt (fairseq reserves them; text equal to them maps to <unk>): {dropped}")
 
         from preprocess.binarize import run_fairseq_preprocess
 
@@ -156,10 +167,20 @@ def print_summary(kind, output, stats, total_seconds):
         f"(train {stats['train'].documents}, valid {stats['valid'].documents})\n"
         f"  lines     {stats['train'].lines + stats['valid'].lines}\n"
         f"  tokens    {stats['train'].tokens + stats['valid'].tokens}\n"
-        f"  vocab     {dict_size} dict.txt entries; model vocabulary with fairseq specials and <mask>: {dict_size + 5}\n"
+        f"  vocab     {dict_size} dict.txt entries; model vocabulary with fairseq specials and <mask>: "
+        f"{model_vocabulary_size(output / 'dict.txt')}\n"
         f"  encode    {encoded_bytes / 1e6:.2f} MB in {encode_seconds:.2f} s = {encoded_bytes / 1e6 / max(encode_seconds, 1e-9):.2f} MB/s "
         f"(total {total_seconds:.1f} s)"
     )
+
+
+def model_vocabulary_size(dict_path):
+    """fairseq's four specials, dict.txt's symbols (read as the tasks read it), and `<mask>` unless it is one."""
+    from fairseq.data import Dictionary
+
+    dictionary = Dictionary.load(str(dict_path))
+    dictionary.add_symbol("<mask>")
+    return len(dictionary)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 """SQuAD v1.1 / v2.0 json -> sliding-window features for fine-tuning (format: preprocess/squad/README.md).
 
 Writes OUT/train.pt and/or OUT/valid.pt, plus dict.txt and the sentencepiece tokenizer copied from the
-pretraining data-bin so the fine-tuning task finds the same vocabulary.
+pretraining data-bin so the fine-tuning task finds the same vocabulary. A data-bin without tokenizer.json (one
+prepared by the MAE-LM repository) takes --tokenizer maelm-sentencepiece --sp-model FILE.
 """
 import argparse
 import shutil
@@ -19,7 +20,9 @@ from preprocess.errors import fail
 from preprocess.squad.features import build_features
 from preprocess.squad.load_features import FORMAT_NAME, FORMAT_VERSION
 from preprocess.squad.read_squad import read_examples
-from preprocess.tokenizers import MANIFEST_NAME, load_tokenizer, read_manifest
+from preprocess.tokenizers import MANIFEST_NAME, add_tokenizer_flags, load_tokenizer, read_manifest, tokenizer_directory
+
+OFFSET_TOKENIZERS = ("sentencepiece", "maelm-sentencepiece")  # they give each piece's characters in the context
 
 
 def build_parser():
@@ -27,11 +30,13 @@ def build_parser():
     parser.add_argument("--train-json", metavar="FILE", help="training json (train-v1.1.json / train-v2.0.json)")
     parser.add_argument("--valid-json", metavar="FILE", help="evaluation json (dev-v1.1.json / dev-v2.0.json)")
     parser.add_argument("--tokenizer-dir", required=True, metavar="DIR",
-                        help="pretraining data-bin made with --tokenizer sentencepiece (tokenizer.json, dict.txt)")
+                        help="pretraining data-bin made with --tokenizer sentencepiece or maelm-sentencepiece "
+                             "(tokenizer.json, dict.txt)")
     parser.add_argument("--output", required=True, metavar="DIR")
     parser.add_argument("--max-seq-length", type=int, default=384, help="tokens per feature, specials included")
     parser.add_argument("--doc-stride", type=int, default=128, help="context tokens between window starts")
     parser.add_argument("--max-query-length", type=int, default=64, help="question tokens kept")
+    add_tokenizer_flags(parser)
     return parser
 
 
@@ -68,18 +73,21 @@ def main(argv=None):
         parser.error("give --train-json and/or --valid-json")
     if args.max_query_length < 1 or args.doc_stride < 1 or args.max_seq_length < args.max_query_length + 5:
         parser.error("need --max-query-length >= 1, --doc-stride >= 1 and --max-seq-length >= --max-query-length + 5")
-    manifest = read_manifest(args.tokenizer_dir)
-    if manifest["kind"] != "sentencepiece":
-        fail(Path(args.tokenizer_dir, MANIFEST_NAME), f"tokenizer is {manifest['kind']}, SQuAD needs sentencepiece "
+    output = Path(args.output)
+    tokenizer_dir = tokenizer_directory(parser, args, output)
+    manifest = read_manifest(tokenizer_dir)
+    if manifest["kind"] not in OFFSET_TOKENIZERS:
+        fail(Path(tokenizer_dir, MANIFEST_NAME), f"tokenizer is {manifest['kind']}, SQuAD needs sentencepiece "
              "(character offsets come from it)", "prepare the corpus with --tokenizer sentencepiece")
+    import maelm_fairseq  # noqa: F401  reads a MAE-LM repository dict.txt too (maelm_fairseq/fairseq_fixes.py)
     from fairseq.data import Dictionary
 
-    dictionary = Dictionary.load(str(Path(args.tokenizer_dir, "dict.txt")))
-    tokenizer = load_tokenizer(args.tokenizer_dir)
-    output = Path(args.output)
+    dictionary = Dictionary.load(str(Path(tokenizer_dir, "dict.txt")))
+    tokenizer = load_tokenizer(tokenizer_dir)
     output.mkdir(parents=True, exist_ok=True)
-    for name in ["dict.txt", MANIFEST_NAME, *manifest["files"].values()]:
-        shutil.copyfile(Path(args.tokenizer_dir, name), output / name)
+    if tokenizer_dir != output:
+        for name in ["dict.txt", MANIFEST_NAME, *manifest["files"].values()]:
+            shutil.copyfile(Path(tokenizer_dir, name), output / name)
     for split, json_path in (("train", args.train_json), ("valid", args.valid_json)):
         if json_path:
             convert(json_path, split, tokenizer, dictionary, args, output)

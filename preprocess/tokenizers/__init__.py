@@ -1,4 +1,4 @@
-"""The three subword tokenizers behind one interface, and the manifest that records which one a data-bin uses.
+"""The subword tokenizers behind one interface, and the manifest that records which one a data-bin uses.
 
 Every pipeline (pretraining corpus, GLUE, SQuAD) builds its tokenizer from the manifest written next to the
 pretraining dict.txt, so one sentence always becomes the same symbols, hence the same ids, everywhere.
@@ -10,12 +10,14 @@ Interface of a tokenizer object:
                                  symbol set is defined by the corpus (fastBPE)
 """
 import json
+import shutil
 from pathlib import Path
 
 from preprocess.errors import fail
 
 MANIFEST_NAME = "tokenizer.json"
-TOKENIZER_KINDS = ("sentencepiece", "gpt2", "fastbpe")
+TOKENIZER_KINDS = ("sentencepiece", "gpt2", "fastbpe", "maelm-sentencepiece")
+SP_MODEL_NAME = "sentencepiece.model"
 
 
 def write_manifest(directory, kind, files, options=None):
@@ -48,4 +50,43 @@ def load_tokenizer(directory):
         from preprocess.tokenizers.fastbpe_tokenizer import FastBpeTokenizer
 
         return FastBpeTokenizer(files["codes"], **manifest["options"])
+    if kind == "maelm-sentencepiece":
+        from preprocess.tokenizers.maelm_sentencepiece_tokenizer import MaelmSentencepieceTokenizer
+
+        return MaelmSentencepieceTokenizer(files["model"])
     fail(Path(directory, MANIFEST_NAME), f"unknown tokenizer kind {kind!r}", f"use one of {', '.join(TOKENIZER_KINDS)}")
+
+
+def add_tokenizer_flags(parser):
+    """--tokenizer/--sp-model of the GLUE and SQuAD pipelines: for a data-bin without tokenizer.json, such as one
+    prepared by the MAE-LM repository (its dict.txt, and its sentencepiece model given here)."""
+    parser.add_argument("--tokenizer", choices=["maelm-sentencepiece"],
+                        help="encode with this tokenizer instead of the one recorded in --tokenizer-dir "
+                             "(maelm-sentencepiece: the MAE-LM repository's pre-tokenizer and sentencepiece; "
+                             "needs --sp-model)")
+    parser.add_argument("--sp-model", metavar="FILE", help="with --tokenizer: the sentencepiece model")
+
+
+def tokenizer_directory(parser, args, record_dir):
+    """The directory whose tokenizer.json and dict.txt encode the text: --tokenizer-dir itself, or, with
+    --tokenizer, `record_dir` after writing there the manifest, the --sp-model and --tokenizer-dir's dict.txt."""
+    if args.tokenizer is None:
+        if args.sp_model:
+            parser.error("--sp-model needs --tokenizer maelm-sentencepiece (otherwise tokenizer.json decides)")
+        if not Path(args.tokenizer_dir, MANIFEST_NAME).is_file():
+            fail(Path(args.tokenizer_dir, MANIFEST_NAME), "no tokenizer manifest",
+                 "pass the data-bin written by preprocess/pretrain/prepare_corpus.py, or for a data-bin prepared by "
+                 "the MAE-LM repository add --tokenizer maelm-sentencepiece --sp-model <its sp.model>")
+        return Path(args.tokenizer_dir)
+    if not args.sp_model:
+        parser.error(f"--tokenizer {args.tokenizer} needs --sp-model FILE (the sentencepiece model)")
+    for path in (Path(args.sp_model), Path(args.tokenizer_dir, "dict.txt")):
+        if not path.is_file():
+            fail(path, "not found", "check --sp-model and --tokenizer-dir (the data-bin holding dict.txt)")
+    record_dir = Path(record_dir)
+    record_dir.mkdir(parents=True, exist_ok=True)
+    for source, name in ((args.sp_model, SP_MODEL_NAME), (Path(args.tokenizer_dir, "dict.txt"), "dict.txt")):
+        if not (record_dir / name).exists() or not (record_dir / name).samefile(source):
+            shutil.copyfile(source, record_dir / name)
+    write_manifest(record_dir, args.tokenizer, {"model": SP_MODEL_NAME})
+    return record_dir
