@@ -3,12 +3,16 @@
 They add `--user-dir <installed maelm_fairseq>` (or `common.user_dir=` for hydra) unless the user gave one, so
 worker processes spawned by fairseq's distributed launcher import the plugin too. A `UserInputError` (bad path,
 file, flag or checkpoint) is printed as one line, `error: <message>`, with exit status 2 instead of a traceback.
+`maelm-train --help` lists the flags of MAE-LM pretraining (task, criterion, architecture maelm_base) with their
+defaults, unless the command line names another task, criterion or architecture.
 """
 import os
 import sys
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 USAGE_ERROR = 2
+# what `maelm-train --help` describes when the command line names none of them (fairseq's default is translation)
+HELP_CHOICES = {"--task": "maelm", "--criterion": "maelm", "--arch": "maelm_base"}
 
 
 def _given_user_dirs(argv):
@@ -42,12 +46,29 @@ def _run(main):
     return 0
 
 
+def _help_choices(argv):
+    """For --help: MAE-LM pretraining's task, criterion and architecture where the command line names none."""
+    named = {"--arch" if a == "-a" else a.split("=", 1)[0] for a in argv}
+    return [x for flag, value in HELP_CHOICES.items() if flag not in named for x in (flag, value)]
+
+
+def _describe(parser):
+    parser.description = ("fairseq-train with the maelm plugin loaded. The flags listed are those of the task, "
+                          "criterion and architecture on the command line (default here: "
+                          + " ".join(f"{k} {v}" for k, v in HELP_CHOICES.items()) + ").")
+
+
 def run_train(argv):
     """`maelm-train ARGS` in-process; returns the exit status (used by tests and by `train`)."""
     from fairseq_cli.train import cli_main
 
     def main():
-        sys.argv = ["maelm-train"] + _with_user_dir(list(argv))
+        args = _with_user_dir(list(argv))
+        if any(a in ("-h", "--help") for a in args):
+            sys.argv = ["maelm-train"] + args + _help_choices(args)
+            cli_main(modify_parser=_describe)
+            return
+        sys.argv = ["maelm-train"] + args
         cli_main()
 
     return _run(main)

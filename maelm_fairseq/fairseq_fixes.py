@@ -25,11 +25,15 @@ curves its user asked for. The progress bar, built before the first update, refu
 5. dict.txt files written by the MAE-LM repository (pieces without counts, aliases of the specials, a `[MASK]`
 piece). `Dictionary.load` raises on them; wrapped, it reads them with the repository's semantics, so every task
 gets the repository's ids and mask index (data/fork_dictionary.py).
+
+6. `--help` that lists the flags of the chosen task, architecture, criterion, ... with their defaults
+(full_help.py; fairseq answers `--help` before it has added them).
 """
 import os
 import shutil
 
 import fairseq.models.distributed_fairseq_model as distributed_fairseq_model
+from fairseq import options
 from fairseq.data import Dictionary
 from fairseq.logging import progress_bar
 from fairseq.file_io import PathManager
@@ -37,6 +41,7 @@ from fairseq.trainer import Trainer
 
 from .data.fork_dictionary import wrap_add_from_file
 from .errors import UserInputError
+from .full_help import with_full_help
 # what the model's checkpoint checks call the checkpoint, since load_state_dict is not told its path
 from .models.maelm import CHECKPOINT_SOURCE
 
@@ -106,5 +111,7 @@ def install():
         progress_bar.progress_bar = _progress_bar_refusing_missing_loggers(progress_bar.progress_bar)
     if not getattr(Dictionary.add_from_file, "maelm_wrapped", False):
         Dictionary.add_from_file = wrap_add_from_file(Dictionary.add_from_file)
+    if not getattr(options.parse_args_and_arch, "maelm_wrapped", False):
+        options.parse_args_and_arch = with_full_help(options.parse_args_and_arch)
     if distributed_fairseq_model.DistributedDataParallel is not CpuAwareDistributedDataParallel:
         distributed_fairseq_model.DistributedDataParallel = CpuAwareDistributedDataParallel
