@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -28,6 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from benchmarks.flops import PEAK_FLOPS, Shape, batch_train_flops, padded_train_flops  # noqa: E402
+from maelm_fairseq.modules.transformer_layer import unpad_wanted  # noqa: E402
 
 SIZES = {  # layers, dim, ffn, heads, default seq len, default batch (CPU, GPU), default vocab
     # reduced keeps base's depth (12 layers: the 2-layer decoder stays 1/6 of the encoder) and its head-to-layer
@@ -36,14 +38,38 @@ SIZES = {  # layers, dim, ffn, heads, default seq len, default batch (CPU, GPU),
     "base": dict(layers=12, dim=768, ffn=3072, heads=12, seq_len=512, batch=(4, 32), vocab=50265),
     "large": dict(layers=24, dim=1024, ffn=4096, heads=16, seq_len=512, batch=(2, 16), vocab=50265),
 }
-# name: (label, model kind, mask prob, arch, overrides, decoder layers, decoder type)
+
+
+@dataclass(frozen=True)
+class System:
+    """One benchmarked system: fairseq's own RoBERTa (`stock`) or one of our registered architectures; decoder depth
+    and type come from the architecture (decoder_shape), never repeated here."""
+    label: str
+    arch: str
+    mask_prob: float
+    stock: bool = False
+
+
 SYSTEMS = {
-    "roberta": ("fairseq roberta (stock)", "stock", 0.15, "roberta", {}, 0, "self"),
-    "maelm_mlm": ("maelm_mlm", "ours", 0.15, "maelm_mlm_base", dict(rel_pos=0), 0, "self"),
-    "maelm": ("MAE-LM p=0.15 dec4", "ours", 0.15, "maelm_base", dict(decoder_layers=4), 4, "self"),
-    "threeml_self": ("3ML_self p=0.5 dec2", "ours", 0.5, "threeml_self_base", {}, 2, "self"),
-    "threeml_cross": ("3ML_cross p=0.5 dec2", "ours", 0.5, "threeml_cross_base", {}, 2, "cross"),
+    "roberta": System("fairseq roberta (stock)", "roberta", 0.15, stock=True),
+    "maelm_mlm": System("maelm_mlm", "maelm_roberta_base", 0.15),
+    "maelm": System("MAE-LM p=0.15 dec4", "maelm_base", 0.15),
+    "threeml_self": System("3ML_self p=0.5 dec2", "threeml_self_base", 0.5),
+    "threeml_cross": System("3ML_cross p=0.5 dec2", "threeml_cross_base", 0.5),
 }
+
+
+def decoder_shape(system):
+    """(decoder layers, decoder type) of the system's registered architecture."""
+    if system.stock:
+        return 0, "self"
+    from fairseq.models import ARCH_CONFIG_REGISTRY
+
+    import maelm_fairseq  # noqa: F401  registers the architectures
+
+    args = argparse.Namespace()
+    ARCH_CONFIG_REGISTRY[system.arch](args)
+    return args.decoder_layers, args.decoder_type
 
 
 def parse_args():
@@ -146,27 +172,28 @@ def build_model(name, size, task, seq_len, unpad):
 
     from maelm_fairseq.models.maelm import MaelmModel
 
-    _, kind, _, arch, overrides, _, _ = SYSTEMS[name]
+    system = SYSTEMS[name]
     dims = dict(encoder_layers=size["layers"], encoder_embed_dim=size["dim"], encoder_ffn_embed_dim=size["ffn"],
                 encoder_attention_heads=size["heads"], max_positions=max(seq_len, 512))
-    args = ap.Namespace(arch=arch, **dims, **overrides)
-    if kind == "stock":
+    args = ap.Namespace(arch=system.arch, **dims)
+    if system.stock:
         from fairseq.models.roberta.model import base_architecture
 
         base_architecture(args)
         return RobertaModel.build_model(args, task)
     args.unpad = unpad
-    ARCH_CONFIG_REGISTRY[arch](args)
+    ARCH_CONFIG_REGISTRY[system.arch](args)
     return MaelmModel.build_model(args, task)
 
 
 def shape_of(name, size, vocab):
-    *_, decoder_layers, decoder_type = SYSTEMS[name]
+    decoder_layers, decoder_type = decoder_shape(SYSTEMS[name])
     return Shape(size["layers"], size["dim"], size["ffn"], vocab, decoder_layers, decoder_type)
 
 
-def batch_stats(sample, task, has_decoder):
-    """Real lengths, predicted and deleted counts per row, and the padding the encoder would carry."""
+def batch_stats(sample, task, has_decoder, unpad):
+    """Real lengths, predicted and deleted counts per row, the padding the encoder would carry, and whether our
+    encoder drops it under `--unpad` (the model's own rule, unpad_wanted)."""
     src = sample["net_input"]["src_tokens"]
     pad = task.dictionary.pad()
     real = src.ne(pad)
@@ -175,8 +202,10 @@ def batch_stats(sample, task, has_decoder):
     deleted = src.eq(task.mask_idx).sum(1) if has_decoder else torch.zeros_like(lengths)
     enc_len = lengths - deleted
     enc_width = int(enc_len.max())
+    enc_pad_mask = torch.arange(enc_width).unsqueeze(0) >= enc_len.unsqueeze(1)
     return dict(lengths=lengths.tolist(), predicted=predicted.tolist(), deleted=deleted.tolist(),
-                enc_tokens=int(enc_len.sum()), enc_slots=enc_width * src.size(0), input_tokens=int(lengths.sum()))
+                enc_tokens=int(enc_len.sum()), enc_slots=enc_width * src.size(0), input_tokens=int(lengths.sum()),
+                unpadded=unpad is not None and unpad_wanted(unpad, enc_pad_mask))
 
 
 # ------------------------------------------------------------------------------------------- measuring
@@ -248,9 +277,10 @@ class Runner:
         from fairseq.criterions.masked_lm import MaskedLmConfig, MaskedLmLoss
 
         self.name, self.label, self.unpad, self.device, self.size, self.vocab = name, label, unpad, device, size, vocab
-        _, self.kind, self.p, *_ = SYSTEMS[name]
-        self.decoder = SYSTEMS[name][5] > 0
-        self.task = tasks[(self.p, self.kind == "stock")]
+        system = SYSTEMS[name]
+        self.stock, self.p = system.stock, system.mask_prob
+        self.decoder = decoder_shape(system)[0] > 0
+        self.task = tasks[(self.p, self.stock)]
         torch.manual_seed(args.seed)
         self.model = build_model(name, size, self.task, seq_len, unpad).to(device).train()
         self.criterion = MaskedLmLoss(MaskedLmConfig(), self.task)
@@ -289,7 +319,8 @@ class Runner:
 
     def result(self, steps):
         peak, peak_kind = self.peak_memory()
-        stats = [batch_stats(s, self.task, self.decoder) for s in self.samples]
+        ours = not self.stock
+        stats = [batch_stats(s, self.task, self.decoder, self.unpad if ours else None) for s in self.samples]
         shape = shape_of(self.name, self.size, self.vocab)
         theory = [batch_train_flops(shape, s["lengths"], s["predicted"], s["deleted"]) for s in stats]
         padded = [padded_train_flops(shape, s["lengths"], s["predicted"], s["deleted"]) for s in stats]
@@ -297,8 +328,7 @@ class Runner:
         mean = lambda xs: statistics.mean(xs[i % len(xs)] for i in range(steps))  # noqa: E731  as the steps ran
         step_s = statistics.median(self.times)
         pad_frac = 1 - sum(s["enc_tokens"] for s in stats) / sum(s["enc_slots"] for s in stats)
-        ours = self.kind == "ours"
-        unpadded = ours and (self.unpad == "always" or (self.unpad == "auto" and pad_frac >= 1 / 16))
+        padded_slots = sum(s["enc_slots"] - s["enc_tokens"] for s in stats if not s["unpadded"])
         index_s = index_ops_time(self.samples[0], self.task, self.size["dim"], self.device) if self.decoder else 0.0
         return dict(
             system=self.name, label=self.label, unpad=self.unpad if ours else "n/a", mask_prob=self.p,
@@ -308,9 +338,63 @@ class Runner:
             achieved_tflops=mean(theory) / step_s / 1e12,
             peak_mem_mb=peak / 2 ** 20, peak_mem_kind=peak_kind,
             encoder_padding_fraction=pad_frac,
-            encoder_padding_in_matmuls=0.0 if unpadded else pad_frac,
+            encoder_padding_in_matmuls=padded_slots / sum(s["enc_slots"] for s in stats),
             index_ops_s=index_s, index_ops_fraction=index_s / step_s,
         )
+
+
+def measure(args, device, size, seq_len, batch_size, vocab, names):
+    """Train every system on the same rows, round robin; returns their result dicts (without ratios), the vocabulary
+    actually used and the padding of full-length batches under each batching."""
+    import maelm_fairseq  # noqa: F401  registers the plugin
+
+    data = build_data_bin(vocab)
+    probs = {(SYSTEMS[n].mask_prob, SYSTEMS[n].stock) for n in names}
+    tasks = {key: make_task(data, seq_len, key[0], key[1]) for key in sorted(probs)}
+    vocab = len(next(iter(tasks.values())).dictionary)
+    any_task = next(iter(tasks.values()))
+    rows = pick_rows(any_task, batch_size, 4, args.batches, args.seed)
+    padding_by_batching = {how: padding_fraction(any_task, pick_rows(any_task, batch_size, 50, how, args.seed))
+                           for how in ("uneven", "sorted")}
+
+    runs = []
+    for n in names:
+        runs.append((n, SYSTEMS[n].label, args.unpad))
+        if args.compare_unpad and not SYSTEMS[n].stock and args.unpad != "never":
+            runs.append((n, SYSTEMS[n].label + " [unpad never]", "never"))
+    runners = [Runner(n, label, args, size, tasks, rows, device, seq_len, vocab, unpad) for n, label, unpad in runs]
+    for _ in range(args.warmup):
+        for r in runners:
+            r.step()
+    # Round robin: step i of every system runs back to back, so a load change on a shared machine hits all alike.
+    for i in range(args.steps):
+        for r in runners:
+            r.timed_step()
+        print(f"step {i + 1}/{args.steps}: " + "  ".join(f"{1e3 * r.times[-1]:.0f}" for r in runners), flush=True)
+    return [r.result(args.steps) for r in runners], vocab, padding_by_batching
+
+
+def add_ratios(results, peak):
+    """FLOPs and step-time ratios against stock RoBERTa, and MFU when the peak is known."""
+    base = next(r for r in results if r["system"] == "roberta")
+    for r in results:
+        r["theory_ratio"] = r["theory_flops_per_step"] / base["theory_flops_per_step"]
+        r["measured_ratio"] = r["step_s"] / base["step_s"]
+        r["measured_over_theory"] = r["measured_ratio"] / r["theory_ratio"]
+        r["mfu"] = r["theory_flops_per_step"] / r["step_s"] / peak if peak else None
+
+
+def write_outputs(results, meta, out):
+    table = markdown(results, meta)
+    print("\n" + table)
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out + ".json", "w") as f:
+            json.dump(dict(meta=meta, results=results), f, indent=1)
+        with open(out + ".md", "w") as f:
+            f.write(table)
+        plot(results, meta, out + ".png")
+        print(f"wrote {out}.md, .json, .png")
 
 
 def main():
@@ -323,50 +407,17 @@ def main():
     size = SIZES[args.size]
     seq_len = args.seq_len or size["seq_len"]
     batch_size = args.batch_size or size["batch"][device == "cuda"]
-    vocab = args.vocab or size["vocab"]
     names = [n.strip() for n in args.systems.split(",") if n.strip()]
     if "roberta" not in names:
         names.insert(0, "roberta")  # everything is reported relative to it
 
-    import maelm_fairseq  # noqa: F401  registers the plugin
-
-    data = build_data_bin(vocab)
-    probs = {(SYSTEMS[n][2], SYSTEMS[n][1] == "stock") for n in names}
-    tasks = {key: make_task(data, seq_len, key[0], key[1]) for key in sorted(probs)}
-    vocab = len(next(iter(tasks.values())).dictionary)
-    any_task = next(iter(tasks.values()))
-    rows = pick_rows(any_task, batch_size, 4, args.batches, args.seed)
-    padding_by_batching = {how: padding_fraction(any_task, pick_rows(any_task, batch_size, 50, how, args.seed))
-                           for how in ("uneven", "sorted")}
-
-    runs = []
-    for n in names:
-        runs.append((n, SYSTEMS[n][0], args.unpad))
-        if args.compare_unpad and SYSTEMS[n][1] == "ours" and args.unpad != "never":
-            runs.append((n, SYSTEMS[n][0] + " [unpad never]", "never"))
-    runners = [Runner(n, label, args, size, tasks, rows, device, seq_len, vocab, unpad) for n, label, unpad in runs]
-    for _ in range(args.warmup):
-        for r in runners:
-            r.step()
-    # Round robin: step i of every system runs back to back, so a load change on a shared machine hits all alike.
-    for i in range(args.steps):
-        for r in runners:
-            r.timed_step()
-        print(f"step {i + 1}/{args.steps}: " + "  ".join(f"{1e3 * r.times[-1]:.0f}" for r in runners), flush=True)
-    results = [r.result(args.steps) for r in runners]
-    del runners
-
-    base = next(r for r in results if r["system"] == "roberta")
+    results, vocab, padding_by_batching = measure(args, device, size, seq_len, batch_size,
+                                                  args.vocab or size["vocab"], names)
     peak = args.peak_tflops * 1e12 if args.peak_tflops else None
     if device == "cuda" and peak is None:
         gpu = torch.cuda.get_device_name()
         peak = next((v for k, v in PEAK_FLOPS.items() if k in gpu), None)
-    for r in results:
-        r["theory_ratio"] = r["theory_flops_per_step"] / base["theory_flops_per_step"]
-        r["measured_ratio"] = r["step_s"] / base["step_s"]
-        r["measured_over_theory"] = r["measured_ratio"] / r["theory_ratio"]
-        r["mfu"] = r["theory_flops_per_step"] / r["step_s"] / peak if peak else None
-
+    add_ratios(results, peak)
     meta = dict(
         device=device, device_name=(torch.cuda.get_device_name() if device == "cuda" else platform.processor()
                                     or platform.machine()),
@@ -376,16 +427,7 @@ def main():
         load_average=os.getloadavg() if hasattr(os, "getloadavg") else None, peak_flops=peak,
         cpu_model=cpu_model(), full_length_padding_fraction=padding_by_batching,
     )
-    table = markdown(results, meta)
-    print("\n" + table)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out + ".json", "w") as f:
-            json.dump(dict(meta=meta, results=results), f, indent=1)
-        with open(args.out + ".md", "w") as f:
-            f.write(table)
-        plot(results, meta, args.out + ".png")
-        print(f"wrote {args.out}.md, .json, .png")
+    write_outputs(results, meta, args.out)
 
 
 def cpu_model():
