@@ -214,8 +214,10 @@ def build_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoints", nargs="*", help="checkpoint(s): ours (any task) or fairseq RoBERTa")
     parser.add_argument("--data", help="fairseq data-bin with the checkpoints' dictionary (dict.txt, SPLIT.bin/.idx)")
-    parser.add_argument("--out", required=True, help="output prefix: PREFIX.json, PREFIX.csv, PREFIX.png")
-    parser.add_argument("--name", action="append", help="label of each checkpoint in the outputs (default: path)")
+    parser.add_argument("--out", required=True, metavar="PREFIX", help="output prefix: PREFIX.json, PREFIX.csv, PREFIX.png")
+    parser.add_argument("--name", nargs="+", action="extend", metavar="NAME",
+                        help="label of each checkpoint in the outputs, in order (default: path); "
+                             "`--name a b` or `--name a --name b`")
     parser.add_argument("--split", default="valid")
     parser.add_argument("--max-tokens", type=int, default=50000,
                         help="stop after this many ranked real tokens per checkpoint (default 50000)")

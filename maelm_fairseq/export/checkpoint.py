@@ -1,0 +1,78 @@
+"""What a fairseq checkpoint holds, read without building its task or model: weights, model options, which heads."""
+import os
+
+import torch
+
+from ..errors import UserInputError
+
+ENCODER = "encoder.sentence_encoder."
+DECODER_PREFIXES = ("encoder.decoder.", "encoder.decoder_proj.", "encoder.mask_embedding")
+HEADS = ("auto", "model", "mlm", "classification")
+
+
+def option(cfg, key, default=None):
+    """A model option from a hydra/dict config or a legacy Namespace; `default` when absent or None."""
+    value = cfg.get(key, default) if isinstance(cfg, dict) else getattr(cfg, key, default)
+    return default if value is None else value
+
+
+def load_checkpoint(path):
+    """(state dict, model config) of a fairseq checkpoint."""
+    if not os.path.isfile(path):
+        raise UserInputError(f"{path}: no such checkpoint file — give the .pt file written by fairseq-train")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or "model" not in state:
+        raise UserInputError(f"{path}: not a fairseq checkpoint (no 'model' entry) — give a fairseq-train .pt file")
+    cfg = state.get("cfg")
+    model_cfg = cfg["model"] if cfg is not None and cfg.get("model") is not None else state.get("args")
+    if model_cfg is None:
+        raise UserInputError(f"{path}: the checkpoint stores no model configuration (cfg.model or args)")
+    weights = {k: v for k, v in state["model"].items() if not k.endswith(".version")}
+    # older fairseq RoBERTa name of the embedding LayerNorm
+    for suffix in ("weight", "bias"):
+        old = f"{ENCODER}emb_layer_norm.{suffix}"
+        if old in weights:
+            weights[f"{ENCODER}layernorm_embedding.{suffix}"] = weights.pop(old)
+    if f"{ENCODER}embed_tokens.weight" not in weights:
+        raise UserInputError(f"{path}: no RoBERTa-style encoder ({ENCODER}*) in the checkpoint")
+    return weights, model_cfg
+
+
+def encoder_layers(weights):
+    start = len(ENCODER + "layers.")
+    return 1 + max(int(k[start:].split(".")[0]) for k in weights if k.startswith(ENCODER + "layers."))
+
+
+def vocab_size(weights):
+    return weights[f"{ENCODER}embed_tokens.weight"].shape[0]
+
+
+def has_rel_pos(weights):
+    return f"{ENCODER}rel_pos_bias.weight" in weights
+
+
+def has_decoder(weights):
+    return any(k.startswith(DECODER_PREFIXES) for k in weights)
+
+
+def classification_heads(weights):
+    return sorted({k.split(".")[1] for k in weights if k.startswith("classification_heads.")})
+
+
+def choose_head(weights, head):
+    """The head to export: `head` as asked, or (auto) classification > masked LM (MLM checkpoints) > encoder."""
+    decoder, has_lm = has_decoder(weights), "encoder.lm_head.dense.weight" in weights
+    heads = classification_heads(weights)
+    if head == "auto":
+        head = "classification" if heads else "mlm" if has_lm and not decoder else "model"
+    if head == "mlm":
+        if not has_lm:
+            raise UserInputError("--head mlm: the checkpoint has no LM head (a fine-tuning checkpoint?) — "
+                                 "use --head model or --head classification")
+        if decoder:
+            raise UserInputError("--head mlm: this checkpoint's LM head reads the output of its decoder (MAE-LM/3ML), "
+                                 "not the encoder's — export the encoder with --head model")
+    if head == "classification" and len(heads) != 1:
+        raise UserInputError(f"--head classification needs exactly one classification head, found "
+                             f"{heads or 'none'} — export a checkpoint fine-tuned with one sentence_prediction head")
+    return head
