@@ -22,6 +22,7 @@ setup(
         "sacremoses",
         "fastBPE",
         "tqdm",
+        "tensorboardX>=2.6,<3",  # the writer behind fairseq's --tensorboard-logdir
     ],
     extras_require={
         "test": ["pytest>=7"],
