@@ -83,7 +83,7 @@ def test_masks_are_deterministic_in_seed_epoch_index(word_data_bin):
         task.load_dataset("valid")
         dataset = task.dataset("valid")
         dataset.set_epoch(epoch)
-        return dataset[index]["net_input.src_tokens"]
+        return dataset.collater([dataset[index]])["net_input"]["src_tokens"]
 
     assert torch.equal(masked_sample(1, 1), masked_sample(1, 1))
     assert not torch.equal(masked_sample(1, 1), masked_sample(1, 2))
