@@ -83,9 +83,5 @@ def padded_train_flops(shape: Shape, lengths: Sequence[int], predicted: Sequence
     return 3 * (len(lengths) * per_row + lm_head(sum(predicted), d, shape.vocab))
 
 
-def mfu(flops_per_s: float, peak_flops_per_s: float) -> float:
-    return flops_per_s / peak_flops_per_s
-
-
 # Dense bf16/fp16 tensor-core peaks (anchors.md §1.4), FLOP/s.
 PEAK_FLOPS = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "V100": 125e12}

@@ -27,5 +27,6 @@ def test_train_curve_reads_train_inner_lines_only():
 
 def test_missing_values_give_none():
     assert training_log.best_valid("no validation here", "accuracy") is None
+    assert training_log.best_valid("| valid on 'valid' subset | loss 0.6 | accuracy 61.5 | f1 1", "accuracy") == 61.5
     assert training_log.wall_seconds(LOG) == 75.3
     assert training_log.wall_seconds("crashed") is None

@@ -11,9 +11,8 @@ import argparse
 import json
 
 import torch
-from fairseq import checkpoint_utils, tasks, utils
-
-from maelm_fairseq.evaluation.masked_lm import masked_lm_bits, unigram_log2_probs
+from maelm_fairseq.evaluation.masked_lm import (load_pretraining_checkpoint, masked_lm_bits, scoring_setup,
+                                                unigram_log2_probs)
 
 
 def main():
@@ -27,23 +26,16 @@ def main():
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
     parser.add_argument("--out", help="also write the JSON line to this file")
     args = parser.parse_args()
-    state = checkpoint_utils.load_checkpoint_to_cpu(args.checkpoint, {"data": args.data_bin})
-    cfg = state["cfg"]
-    utils.import_user_module(cfg.common)
+    state, cfg = load_pretraining_checkpoint(args.checkpoint, args.data_bin)
     train_p = float(cfg.task.mask_prob)
     rates = args.mask_prob or sorted({0.15, train_p})
     result = {"checkpoint": args.checkpoint, "updates": state["optimizer_history"][-1]["num_updates"],
               "train_mask_prob": train_p, "loss_bits": {}, "unigram_bits": {}}
     unigram = None
     for p in rates:
-        cfg.task.mask_prob = p
-        cfg.common.seed = args.seed
-        task = tasks.setup_task(cfg.task)
-        task.load_dataset("valid")
+        model, task = scoring_setup(state, cfg, mask_prob=p, seed=args.seed)
         if unigram is None:
             unigram = unigram_log2_probs(args.data_bin, task.source_dictionary)
-        model = task.build_model(cfg.model)
-        model.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
         model.to(args.device)
         loss, reference = masked_lm_bits(model, task, batch_size=args.batch_size, seed=args.seed,
                                          unigram=unigram.to(args.device), device=args.device)

@@ -8,9 +8,8 @@ Exits 1 when the trained model is not at least --required-gap bits under the uni
 import argparse
 import sys
 
-from fairseq import checkpoint_utils, tasks, utils
-
-from maelm_fairseq.evaluation.masked_lm import masked_lm_bits, unigram_log2_probs
+from maelm_fairseq.evaluation.masked_lm import (load_pretraining_checkpoint, masked_lm_bits, scoring_setup,
+                                                unigram_log2_probs)
 
 
 def main():
@@ -20,15 +19,9 @@ def main():
     parser.add_argument("--required-gap", type=float, default=0.5, metavar="BITS",
                         help="how far under the unigram model the trained model must end (default 0.5)")
     args = parser.parse_args()
-    state = checkpoint_utils.load_checkpoint_to_cpu(args.checkpoint, {"data": args.data_bin})
-    cfg = state["cfg"]
-    utils.import_user_module(cfg.common)
-    task = tasks.setup_task(cfg.task)
-    task.load_dataset("valid")
-    utils.set_torch_seed(cfg.common.seed)
-    initial = task.build_model(cfg.model)
-    trained = task.build_model(cfg.model)
-    trained.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
+    state, cfg = load_pretraining_checkpoint(args.checkpoint, args.data_bin)
+    initial, task = scoring_setup(state, cfg, trained=False)
+    trained, _ = scoring_setup(state, cfg)
     before, _ = masked_lm_bits(initial, task)
     after, unigram = masked_lm_bits(trained, task, unigram=unigram_log2_probs(args.data_bin, task.source_dictionary))
     updates = state["optimizer_history"][-1]["num_updates"]

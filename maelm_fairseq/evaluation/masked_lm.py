@@ -62,6 +62,33 @@ def masked_lm_bits(model, task, split="valid", batch_size=16, seed=1, unigram=No
     return model_sum / scored / math.log(2), (unigram_sum / scored if unigram is not None else None)
 
 
+def load_pretraining_checkpoint(path, data_bin):
+    """(state, cfg) of a pretraining checkpoint, read against DATA_BIN, with the plugin it names imported."""
+    from fairseq import checkpoint_utils, utils
+
+    state = checkpoint_utils.load_checkpoint_to_cpu(path, {"data": data_bin})
+    utils.import_user_module(state["cfg"].common)
+    return state, state["cfg"]
+
+
+def scoring_setup(state, cfg, mask_prob=None, seed=None, trained=True):
+    """(model, task) ready for masked_lm_bits on the valid split: the checkpoint's weights, or (trained=False) the
+    same architecture at its seeded random initialisation; mask_prob / seed replace the checkpoint's."""
+    from fairseq import tasks, utils
+
+    if mask_prob is not None:
+        cfg.task.mask_prob = mask_prob
+    if seed is not None:
+        cfg.common.seed = seed
+    task = tasks.setup_task(cfg.task)
+    task.load_dataset("valid")
+    utils.set_torch_seed(cfg.common.seed)
+    model = task.build_model(cfg.model)
+    if trained:
+        model.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
+    return model, task
+
+
 def unigram_reference_bits(data_bin, dictionary, split="valid") -> float:
     """What the unigram model scores per masked text token of `split`, in expectation over the masks (which pick
     positions uniformly): its mean bits over every text token of the split."""

@@ -37,7 +37,8 @@ def train_curve(text, key):
 
 def best_valid(text, key="accuracy"):
     """Highest validation value of `key` over the run (fairseq's GLUE practice: best epoch), or None."""
-    values = [v for _, v in valid_curve(text, key)]
+    values = [_number(line, key) for line in text.splitlines() if VALID_LINE in line]
+    values = [v for v in values if v is not None]
     return max(values) if values else None
 
 

@@ -115,10 +115,6 @@ class Packing:
         self.max_len = self.length
         self._bias = {}
 
-    @property
-    def num_tokens(self) -> int:
-        return self.index.numel()
-
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, ...) -> (N, ...)"""
         return x.flatten(0, 1).index_select(0, self.index)
