@@ -37,6 +37,7 @@ setup(
             "maelm-hydra-train = maelm_fairseq.cli:hydra_train",
             "maelm-rank = maelm_fairseq.analysis.rank_cli:main",
             "maelm-export-hf = maelm_fairseq.export.hf_cli:main",
+            "maelm-import-fork = maelm_fairseq.import_fork:main",
         ],
     },
 )
