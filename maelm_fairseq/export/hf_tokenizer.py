@@ -14,14 +14,14 @@ import shutil
 
 from .hf_model import REMOTE_DIR
 
-SPECIALS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
-                pad_token="<pad>", mask_token="<mask>")
+def specials():
+    """RoBERTa's special tokens; <mask> takes the space before it, as fairseq's fill_mask leaves it out."""
+    from transformers import AddedToken
+
+    return dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
+                pad_token="<pad>", mask_token=AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False,
+                                                         special=True))
 FASTBPE_MODULE = "tokenization_maelm_fastbpe"
-
-
-def fairseq_ids(tok):
-    """symbol -> fairseq id for every id of the dictionary (specials, dict.txt, <mask>)."""
-    return {symbol: i for i, symbol in enumerate(tok.dictionary.symbols)}
 
 
 def save_tokenizer(tok, out_dir):
@@ -45,17 +45,18 @@ def sentencepiece_tokenizer(tok, out_dir):
     bpe = proto.trainer_spec.model_type == 2
     converted = SpmConverter.build_tokenizer_from_spm_proto(
         proto, {piece: i for i, (piece, _) in enumerate(pieces)} if bpe else pieces)
-    ids = fairseq_ids(tok)
+    ids = tok.ids()
     spec = json.loads(converted.to_str())
     if bpe:
         spec["model"]["vocab"] = ids  # merges name pieces, not ids: only the numbering changes
     else:  # Unigram: a list in id order, so the pieces go where fairseq puts them
         scores = dict(pieces)
-        spec["model"]["vocab"] = [[symbol, scores.get(symbol, 0.0)] for symbol in tok.dictionary.symbols]
+        by_id = {i: symbol for symbol, i in ids.items()}
+        spec["model"]["vocab"] = [[by_id[i], scores.get(by_id[i], 0.0)] for i in range(len(by_id))]
         spec["model"]["unk_id"] = tok.dictionary.unk()
     tokenizer = Tokenizer.from_str(json.dumps(spec))
     tokenizer.post_processor = roberta_template(tok)
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIALS)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **specials())
 
 
 def roberta_template(tok):
@@ -69,14 +70,12 @@ def roberta_template(tok):
 def gpt2_tokenizer(tok, out_dir):
     from transformers import RobertaTokenizer
 
-    from .tokenizer_files import read_json
+    from .tokenizer_files import read_json, read_merges
 
     by_bpe_id = {str(i): token for token, i in read_json(tok.files["encoder_json"], "--gpt2-encoder-json").items()}
     # dict.txt symbols are GPT-2 BPE ids; the tokenizer's vocabulary is their byte-level strings
-    vocab = {by_bpe_id.get(symbol, symbol): i for symbol, i in fairseq_ids(tok).items()}
-    with open(tok.files["vocab_bpe"], encoding="utf-8") as handle:
-        merges = [tuple(line.split()) for line in handle.read().splitlines()[1:] if line]  # after "#version"
-    return RobertaTokenizer(vocab=vocab, merges=merges, **SPECIALS)
+    vocab = {by_bpe_id.get(symbol, symbol): i for symbol, i in tok.ids().items()}
+    return RobertaTokenizer(vocab=vocab, merges=read_merges(tok.files["vocab_bpe"]), **specials())
 
 
 def fastbpe_tokenizer(tok, out_dir):
@@ -87,5 +86,5 @@ def fastbpe_tokenizer(tok, out_dir):
     cls.register_for_auto_class("AutoTokenizer")  # save_pretrained then writes the auto_map entry
     vocab = os.path.join(out_dir, "vocab.json")
     with open(vocab, "w", encoding="utf-8") as handle:
-        json.dump(fairseq_ids(tok), handle, ensure_ascii=False, indent=0)
-    return cls(vocab_file=vocab, codes_file=tok.files["codes"], lowercase=tok.lowercase, **SPECIALS)
+        json.dump(tok.ids(), handle, ensure_ascii=False, indent=0)
+    return cls(vocab_file=vocab, codes_file=tok.files["codes"], lowercase=tok.lowercase, **specials())

@@ -28,8 +28,14 @@ class TokenizerFiles:
     flags: str = field(default="")  # where the files came from, for messages
 
     def symbols(self):
-        """dict.txt symbols in id order (ids 4 .. len-2), fillers left out."""
-        return [s for s in self.dictionary.symbols[self.dictionary.nspecial:-1] if not FILLER.fullmatch(s)]
+        """dict.txt symbols in id order, without fairseq's specials, the mask and fillers."""
+        mask = self.dictionary.index("<mask>")
+        return [s for i, s in enumerate(self.dictionary.symbols)
+                if i >= self.dictionary.nspecial and i != mask and not FILLER.fullmatch(s)]
+
+    def ids(self):
+        """symbol -> fairseq id for every id: specials, dict.txt, and <mask> (last, or where dict.txt has it)."""
+        return {**{s: i for i, s in enumerate(self.dictionary.symbols)}, "<mask>": self.dictionary.index("<mask>")}
 
 
 def find_tokenizer_files(data, sp_model=None, gpt2_encoder_json=None, gpt2_vocab_bpe=None, bpe_codes=None,
@@ -111,9 +117,8 @@ def check_matches(tok, vocab_rows):
     """The checkpoint's embedding rows, the dictionary and the tokenizer's own vocabulary must agree."""
     if vocab_rows != len(tok.dictionary):
         raise UserInputError(
-            f"{tok.dict_path}: {len(tok.dictionary) - 5} symbols give {len(tok.dictionary)} ids with <s> <pad> </s> "
-            f"<unk> and <mask>, but the checkpoint has {vocab_rows} embedding rows — give the data-bin the "
-            f"checkpoint was trained on")
+            f"{tok.dict_path}: gives {len(tok.dictionary)} ids (with <s> <pad> </s> <unk> and <mask>), but the "
+            f"checkpoint has {vocab_rows} embedding rows — give the data-bin the checkpoint was trained on")
     produced = tokenizer_vocabulary(tok)
     symbols = tok.symbols()
     if produced is None:  # fastBPE: whatever the codes can spell
@@ -137,12 +142,26 @@ def tokenizer_vocabulary(tok):
     if tok.kind == "sentencepiece":
         import sentencepiece as spm
 
-        sp = spm.SentencePieceProcessor(model_file=tok.files["model"])
+        try:
+            sp = spm.SentencePieceProcessor(model_file=tok.files["model"])
+        except (RuntimeError, OSError):
+            raise UserInputError(f"{tok.files['model']}: not a sentencepiece model ({tok.flags}) — give the "
+                                 f".model file the data-bin was made with")
         return [sp.id_to_piece(i) for i in range(sp.get_piece_size()) if not (sp.is_control(i) or sp.is_unknown(i))]
     if tok.kind == "gpt2":
+        read_merges(tok.files["vocab_bpe"])
         encoder = read_json(tok.files["encoder_json"], "--gpt2-encoder-json")
         return [str(i) for i in sorted(encoder.values())]
     return None
+
+
+def read_merges(path):
+    """The merges of a GPT-2 vocab.bpe: '#version' line, then 'left right' lines."""
+    lines = [line.split() for line in open(path, encoding="utf-8").read().splitlines()[1:] if line]
+    if not all(len(parts) == 2 for parts in lines):
+        raise UserInputError(f"{path}: not a GPT-2 vocab.bpe (lines 'left right' after '#version') — give the "
+                             f"vocab.bpe the data-bin was made with (--gpt2-vocab-bpe)")
+    return [tuple(parts) for parts in lines]
 
 
 def read_json(path, flag):
