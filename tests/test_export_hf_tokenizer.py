@@ -175,6 +175,8 @@ def test_bpe_codes_and_lowercase_flags(tmp_path):
         run_export(tmp_path, bare, "--bpe-codes", data_bin / "bpe.codes", *flags)
         tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf", trust_remote_code=True)
         assert (tokenizer(line)["input_ids"] == expected) == equal
+    with pytest.raises(UserInputError, match="made with lowercasing — add --lowercase"):  # the manifest says so
+        run_export(tmp_path, data_bin, "--bpe-codes", data_bin / "bpe.codes")
 
 
 def test_sp_model_flag_and_a_unigram_model(tmp_path):

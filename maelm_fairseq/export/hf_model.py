@@ -10,10 +10,10 @@ import shutil
 import torch
 
 from ..errors import UserInputError
+from ..modules import relative_position
 from .checkpoint import ENCODER, classification_heads, encoder_layers, has_rel_pos, option
 
 REMOTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_remote")
-RELATIVE_POSITION_SOURCE = os.path.join(os.path.dirname(REMOTE_DIR), os.pardir, "modules", "relative_position.py")
 REMOTE_FILES = ("configuration_maelm.py", "modeling_maelm.py")
 ROBERTA_CLASSES = {"model": "RobertaModel", "mlm": "RobertaForMaskedLM",
                    "classification": "RobertaForSequenceClassification"}
@@ -105,7 +105,8 @@ def hf_state_dict(weights, num_layers, head):
 def copy_remote_code(out_dir):
     for name in REMOTE_FILES:
         shutil.copy(os.path.join(REMOTE_DIR, name), os.path.join(out_dir, name))
-    shutil.copy(os.path.normpath(RELATIVE_POSITION_SOURCE), os.path.join(out_dir, "relative_position.py"))
+    # the bias of our own encoder, file and all: modeling_maelm.py imports it as a sibling
+    shutil.copy(relative_position.__file__, os.path.join(out_dir, "relative_position.py"))
 
 
 def model_classes(rel_pos, head, out_dir):

@@ -14,6 +14,9 @@ import shutil
 
 from .hf_model import REMOTE_DIR
 
+FASTBPE_MODULE = "tokenization_maelm_fastbpe"
+
+
 def specials():
     """RoBERTa's special tokens; <mask> takes the space before it, as fairseq's fill_mask leaves it out."""
     from transformers import AddedToken
@@ -21,7 +24,6 @@ def specials():
     return dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
                 pad_token="<pad>", mask_token=AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False,
                                                          special=True))
-FASTBPE_MODULE = "tokenization_maelm_fastbpe"
 
 
 def save_tokenizer(tok, out_dir):

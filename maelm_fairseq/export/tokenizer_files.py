@@ -66,11 +66,16 @@ def find_tokenizer_files(data, sp_model=None, gpt2_encoder_json=None, gpt2_vocab
     else:
         kind, files, lowercase, flags = read_manifest(data)
     manifest = os.path.join(data, MANIFEST)
-    if given and os.path.isfile(manifest):  # the flags replace the manifest's files, not its kind
-        made_with = read_json(manifest, "--data").get("kind")
-        if made_with != kind:
-            raise UserInputError(f"{flags}: {manifest} says the data-bin was tokenized with {made_with!r}, these "
-                                 f"flags give a {kind} tokenizer — give the files of the tokenizer it was made with")
+    if given and os.path.isfile(manifest):  # the flags replace the manifest's files, not how it tokenized
+        made_with = read_json(manifest, "--data")
+        if made_with.get("kind") != kind:
+            raise UserInputError(f"{flags}: {manifest} says the data-bin was tokenized with {made_with.get('kind')!r}, "
+                                 f"these flags give a {kind} tokenizer — give the files of the tokenizer it was made "
+                                 f"with")
+        if bool((made_with.get("options") or {}).get("lowercase")) != bool(lowercase):
+            made = "without" if lowercase else "with"
+            raise UserInputError(f"--lowercase: {manifest} says the data-bin was made {made} lowercasing — "
+                                 f"{'drop' if lowercase else 'add'} --lowercase")
     for path in files.values():
         if not os.path.isfile(path):
             raise UserInputError(f"{path}: no such file ({flags})")
@@ -107,7 +112,7 @@ def load_dictionary(path):
 
     try:
         dictionary = Dictionary.load(path)
-    except Exception as e:  # fairseq raises ValueError/RuntimeError on malformed lines
+    except (ValueError, RuntimeError) as e:  # fairseq's messages for malformed or duplicate lines
         raise UserInputError(f"{path}: not a fairseq dict.txt ({e})")
     dictionary.add_symbol("<mask>")
     return dictionary
