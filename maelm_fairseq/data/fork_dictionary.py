@@ -13,9 +13,9 @@ misreads both:
   saved with counts, so the mask piece, if any, is a `[MASK] <count>` line.
 
 Files are told apart by their lines (no flag): counts on every line is fairseq's format, read by fairseq's own loader;
-one piece and no count on every line is the repository's. In both, a `[MASK]` symbol answers to `<mask>` (and a
-`<mask>` symbol to `[MASK]`), so V, the mask index and every id are the repository's (spec §5.6). Anything else is
-one UserInputError line naming the file and line.
+one piece and no count on every line is the repository's. In both, the repository's alias names are looked up as it
+looks them up (`[CLS]` is `<s>`, ..., a `[MASK]` symbol answers to `<mask>`), so V, the mask index and every id are
+the repository's (spec §5.6). Anything else is one UserInputError line naming the file and line.
 
 `Dictionary.add_from_file` is wrapped once by maelm_fairseq/fairseq_fixes.py, so every task that loads a dict.txt
 (maelm, fairseq's masked_lm and sentence_prediction, maelm_squad, fairseq-preprocess run with the plugin imported)
@@ -88,13 +88,16 @@ def add_repository_pieces(dictionary, pieces):
             skipped.append(piece)
             continue
         dictionary.add_symbol(piece, n=len(pieces) - rank)
-    for alias, special in SPECIAL_ALIASES.items():
-        dictionary.indices.setdefault(alias, dictionary.indices[special])
     return skipped
 
 
-def alias_mask(dictionary):
-    """A `[MASK]` symbol answers to `<mask>` and the other way round, so add_symbol("<mask>") returns it."""
+def add_aliases(dictionary):
+    """The repository's alias lookups: [CLS] [PAD] [SEP] [UNK] find the four specials (unless they are symbols
+    themselves), and a `[MASK]` symbol answers to `<mask>` (and the other way round), so add_symbol("<mask>")
+    returns it. Aliases are extra keys of `indices` only: the symbols, their ids and what `save` writes stay."""
+    for alias, special in SPECIAL_ALIASES.items():
+        if special in dictionary.indices:
+            dictionary.indices.setdefault(alias, dictionary.indices[special])
     present = [name for name in MASK_NAMES if name in dictionary.indices]
     if len(present) == 1:
         other = MASK_NAMES[1 - MASK_NAMES.index(present[0])]
@@ -121,7 +124,7 @@ def wrap_add_from_file(fairseq_add_from_file):
                         "aliases of the specials or repeats: %s", name, len(self), " ".join(skipped) or "none")
         else:
             fairseq_add_from_file(self, io.StringIO("".join(lines)))
-        alias_mask(self)
+        add_aliases(self)
 
     add_from_file.maelm_wrapped = True
     return add_from_file
