@@ -14,7 +14,8 @@ OUR_MODEL_FLAGS = ["--decoder-layers", "--decoder-type", "--decoder-embed-dim", 
                    "--max-rel-pos", "--rel-pos-init", "--decoder-rel-pos", "--unpad", "--encoder-layers",
                    "--encoder-embed-dim", "--max-positions"]
 TASK_DEFAULTS = {"--sample-break-mode": "complete_doc", "--tokens-per-sample": "512", "--mask-prob": "0.15",
-                 "--leave-unmasked-prob": "0.0", "--random-token-prob": "0.0", "--shorten-method": "random_crop"}
+                 "--leave-unmasked-prob": "0.0", "--random-token-prob": "0.0", "--shorten-method": "random_crop",
+                 "--masking": "batched"}
 
 
 def help_entries(text):
