@@ -98,6 +98,11 @@ def test_rel_pos_mlm_checkpoint_exports_with_its_own_modeling_code(tmp_path, rel
         assert max_state_difference(ours_states, out.hidden_states, real) <= TOL
         assert (ours_logits[real] - out.logits[real]).abs().max() <= TOL
     assert hf.lm_head.decoder.weight.data_ptr() == hf.roberta.embeddings.word_embeddings.weight.data_ptr()
+    left = torch.stack([row.roll(int((row == pad).sum())) for row in src])  # left-padded: positions count from
+    with torch.no_grad():                                                     # the first real token in both
+        ours_left = model.encoder.sentence_encoder(left, return_all_hiddens=True)[1]
+        out = hf(**hf_inputs(left, pad), output_hidden_states=True)
+    assert left[:, 0].eq(pad).any() and max_state_difference(ours_left, out.hidden_states, left.ne(pad)) <= TOL
     # the same directory also gives the bare encoder
     encoder = transformers.AutoModel.from_pretrained(tmp_path / "hf", trust_remote_code=True).eval()
     with torch.no_grad():
@@ -168,7 +173,7 @@ def test_comparison_detects_a_wrong_weight(tmp_path, rel_pos, weight):
     assert max_difference(reference, hf, tokens) > TOL
 
 
-def test_mismatch_is_an_error_not_a_silent_export(tmp_path, monkeypatch):
+def test_mismatch_is_an_error_not_a_silent_export(tmp_path, monkeypatch, capsys):
     task, model, args = tiny(decoder_layers=0)
     path = save_checkpoint(model, args, tmp_path / "c.pt")
     from maelm_fairseq.export import hf_export
@@ -178,6 +183,12 @@ def test_mismatch_is_an_error_not_a_silent_export(tmp_path, monkeypatch):
     with pytest.raises(hf_export.ExportMismatch) as error:
         export(path, str(tmp_path / "hf"))
     assert error.value.difference >= 1.0 and not (tmp_path / "hf" / "maelm_export.json").exists()
+    from maelm_fairseq.export.hf_cli import main
+
+    capsys.readouterr()
+    assert main([str(path), "--out", str(tmp_path / "hf"), "--no-tokenizer"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "max abs difference" in err and len(err.strip().splitlines()) == 1
     info = export(path, str(tmp_path / "hf"), tolerance=2.0)  # --tolerance
     assert 1.0 <= info["max_abs_diff"] <= 2.0
     assert "max_abs_diff" not in export(path, str(tmp_path / "hf3"), verify=False)  # --no-verify
