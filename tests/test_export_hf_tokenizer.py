@@ -244,3 +244,26 @@ def test_unsupported_manifest_options_and_kinds_are_refused(two_bins, tmp_path):
         (copy / "tokenizer.json").write_text(json.dumps(manifest))
         with pytest.raises(UserInputError, match=message):
             run_export(tmp_path, copy, checkpoint=root / "sp.pt")
+
+
+def test_python_fastbpe_equals_fastbpe_on_every_word_of_the_corpus(tmp_path):
+    """The exported tokenizer re-implements fastBPE's merges in Python (no compiled extension for its users)."""
+    import importlib.util
+
+    import fastBPE
+    from sacremoses import MosesTokenizer
+
+    data_bin = prepare(tmp_path / "bin", "fastbpe")
+    spec = importlib.util.spec_from_file_location(
+        "exported_fastbpe", Path(__file__).resolve().parents[1] / "maelm_fairseq/export/hf_remote/"
+                                                                  "tokenization_maelm_fastbpe.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ranks = module.read_codes(data_bin / "bpe.codes")
+    reference = fastBPE.fastBPE(str(data_bin / "bpe.codes"))
+    moses = MosesTokenizer(lang="en")
+    words = {word for line in open(FIXTURES / "corpus.txt", encoding="utf-8")
+             for word in moses.tokenize(line, escape=False, return_str=True).split()}
+    words |= {"a", "aaaa", "ababab", "naïve", "日本語", "thethethe"}
+    assert len(words) > 400
+    assert {w: module.apply_codes(w, ranks) for w in words} == {w: reference.apply([w])[0].split() for w in words}
