@@ -4,7 +4,8 @@
 - `pretrained_checkpoint`: maelm_tiny pretrained on it for 50 updates (one pretraining serves GLUE and SQuAD);
 - `pair_data_bin`: a sentence-pair task from the demo corpus in fairseq's GLUE layout (input0/, input1/ binarized
   with the pretraining dict, label/), plus `regression/` with the same inputs and float labels (STS-B layout);
-- `squad_data`: tests/fixtures/squad_v2_tiny.json through preprocess/squad as train and valid features.
+- `squad_data`: tests/fixtures/squad_v2_tiny.json through preprocess/squad as train and valid features;
+- `squad_run`: SQuAD fine-tuning from `pretrained_checkpoint` on `squad_data` ((save dir, log)).
 
 Use them with `from finetune_fixtures import *  # noqa: F401,F403`.
 """
@@ -21,6 +22,13 @@ from maelm_fairseq.data.demo_corpus import topic_pairs
 CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 PRETRAIN_UPDATES = 50
 SQUAD_JSON = os.path.join(REPO, "tests", "fixtures", "squad_v2_tiny.json")
+SQUAD_TRAIN = ["--user-dir", "maelm_fairseq", "--task", "maelm_squad", "--criterion", "maelm_squad",
+               "--arch", "maelm_tiny", "--optimizer", "adam", "--lr", 2e-3, "--batch-size", 16, "--cpu",
+               "--num-workers", 0, "--log-format", "simple", "--seed", 1, "--no-epoch-checkpoints",
+               "--no-save-optimizer-state", "--validate-interval", 1000]
+SQUAD_UPDATES = 80
+
+
 def pretrain(data_bin, save_dir):
     run_cli(["fairseq-train", data_bin, "--user-dir", "maelm_fairseq", "--task", "maelm", "--criterion", "maelm",
              "--arch", "maelm_tiny", *TINY_TRAIN, "--max-update", PRETRAIN_UPDATES, "--save-dir", save_dir,
@@ -81,3 +89,13 @@ def squad_data(sp_data_bin, tmp_path_factory):
              SQUAD_JSON, "--valid-json", SQUAD_JSON, "--tokenizer-dir", sp_data_bin, "--output", out,
              "--max-seq-length", 256, "--doc-stride", 128])
     return out
+
+
+@pytest.fixture(scope="session")
+def squad_run(squad_data, pretrained_checkpoint, tmp_path_factory):
+    save_dir = tmp_path_factory.mktemp("squad_ft")
+    _, output = run_cli(["fairseq-train", squad_data, *SQUAD_TRAIN, "--restore-file", pretrained_checkpoint,
+                         "--reset-optimizer", "--reset-dataloader", "--reset-meters", "--max-update", SQUAD_UPDATES,
+                         "--save-dir", save_dir, "--best-checkpoint-metric", "f1",
+                         "--maximize-best-checkpoint-metric"], env=CPU_ENV)
+    return save_dir, output

@@ -8,17 +8,12 @@ import torch
 from fairseq import metrics
 
 from conftest import logged_values, run_cli
-from finetune_fixtures import CPU_ENV, pretrained_checkpoint, sp_data_bin, squad_data  # noqa: F401
+from finetune_fixtures import CPU_ENV, pretrained_checkpoint, sp_data_bin, squad_data, squad_run  # noqa: F401
 from maelm_fairseq.criterions.squad import SquadCriterion
 from maelm_fairseq.squad.evaluate import normalize_answer
 from maelm_fairseq.squad.predictions import WindowLogits
 from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
 
-SQUAD_TRAIN = ["--user-dir", "maelm_fairseq", "--task", "maelm_squad", "--criterion", "maelm_squad",
-               "--arch", "maelm_tiny", "--optimizer", "adam", "--lr", 2e-3, "--batch-size", 16, "--cpu",
-               "--num-workers", 0, "--log-format", "simple", "--seed", 1, "--no-epoch-checkpoints",
-               "--no-save-optimizer-state", "--validate-interval", 1000]
-UPDATES = 80
 V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
               "best_exact_thresh", "best_f1", "best_f1_thresh")
 
@@ -92,16 +87,6 @@ def test_v1_data_logs_exact_and_f1_only(task):
     finally:
         stored["squad_version"] = original
     assert "best_f1" not in result and result["total"] == len(stored["examples"])
-
-
-@pytest.fixture(scope="module")
-def squad_run(squad_data, pretrained_checkpoint, tmp_path_factory):
-    save_dir = tmp_path_factory.mktemp("squad_ft")
-    _, output = run_cli(["fairseq-train", squad_data, *SQUAD_TRAIN, "--restore-file", pretrained_checkpoint,
-                         "--reset-optimizer", "--reset-dataloader", "--reset-meters", "--max-update", UPDATES,
-                         "--save-dir", save_dir, "--best-checkpoint-metric", "f1",
-                         "--maximize-best-checkpoint-metric"], env=CPU_ENV)
-    return save_dir, output
 
 
 def test_squad_fine_tuning_reaches_the_answers_it_trained_on(squad_run, pretrained_checkpoint):

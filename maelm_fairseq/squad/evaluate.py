@@ -8,12 +8,16 @@
   the best threshold for exact and F1 is searched as the official script does (best_exact, best_f1 and their
   thresholds).
 
-All scores are percentages. On v1.1 data the numbers equal the v1.1 script's, except that a gold answer that
+`evaluate_prediction_files` scores submission files (predictions.json, null_odds.json) as the official script
+does. All scores are percentages. On v1.1 data the numbers equal the v1.1 script's, except that a gold answer that
 normalises to the empty string is ignored here (as v2.0 does); SQuAD's dev sets contain none.
 """
 import collections
+import json
 import re
 import string
+
+from ..errors import UserInputError
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)
@@ -119,3 +123,33 @@ def squad_evaluate(golds, predictions, null_scores=None, null_threshold=1.0):
         result["best_exact"], result["best_exact_thresh"] = best_threshold(predictions, exact, null_scores, has_answer)
         result["best_f1"], result["best_f1_thresh"] = best_threshold(predictions, f1, null_scores, has_answer)
     return result
+
+
+def read_gold_answers(dataset_path):
+    """{question id: [gold answer texts]} of an official SQuAD json, in file order ([] for an unanswerable one)."""
+    with open(dataset_path, encoding="utf-8") as handle:
+        articles = json.load(handle)["data"]
+    return {qa["id"]: [a["text"] for a in qa["answers"]]
+            for article in articles for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
+
+
+def evaluate_prediction_files(dataset_path, predictions_path, null_odds_path=None, null_threshold=1.0):
+    """The official script on files: `evaluate-v2.0.py DATASET PREDICTIONS [--na-prob-file NULL_ODDS]
+    [--na-prob-thresh T]` (v1.1: without the null odds). The official script needs an answer to every question
+    (it fails on a missing one) and null odds for every answered question; so does this."""
+    golds = read_gold_answers(dataset_path)
+    with open(predictions_path, encoding="utf-8") as handle:
+        predictions = json.load(handle)
+    missing = [qid for qid in golds if qid not in predictions]
+    if missing:
+        raise UserInputError(f"{predictions_path}: no answer to {len(missing)} of the {len(golds)} questions of "
+                             f"{dataset_path} (first: {missing[0]}) — predict on features made from that json")
+    null_scores = None
+    if null_odds_path is not None:
+        with open(null_odds_path, encoding="utf-8") as handle:
+            null_scores = json.load(handle)
+        missing = [qid for qid in golds if qid not in null_scores]
+        if missing:
+            raise UserInputError(f"{null_odds_path}: no null odds for {len(missing)} questions (first: {missing[0]})"
+                                 f" — write it with the predictions of {predictions_path}")
+    return squad_evaluate(golds, predictions, null_scores, null_threshold)
