@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import sys
+import warnings
 from argparse import Namespace
 
 import torch
@@ -187,7 +188,9 @@ def build_checkpoint(weights, options, vocab, arch, flags, path):
     if missing or unexpected:
         raise UserInputError(f"{path}: the converted weights do not fit our model (missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]})")
-    cfg = OmegaConf.to_container(convert_namespace_to_omegaconf(args), resolve=True, enum_to_str=True)
+    with warnings.catch_warnings():  # hydra's deprecation notices about fairseq's own config files
+        warnings.simplefilter("ignore")
+        cfg = OmegaConf.to_container(convert_namespace_to_omegaconf(args), resolve=True, enum_to_str=True)
     cfg["task"]["data"] = ""  # the data-bin is given when training
     return {"args": None, "cfg": cfg, "model": model.state_dict(), "criterion": None,
             # fairseq's loader needs one history entry; no optimizer state is stored
