@@ -27,7 +27,8 @@ import torch
 from .errors import UserInputError
 
 USAGE_ERROR = 2
-FORK_ENCODER, FORK_DECODER, FORK_HEAD = "encoder.sentence_encoder.", "gen_decoder.sentence_encoder.", "gen_decoder.lm_head."
+FORK_ENCODER, FORK_DECODER = "encoder.sentence_encoder.", "gen_decoder.sentence_encoder."
+FORK_HEAD = "gen_decoder.lm_head."
 ENCODER, DECODER, HEAD = "encoder.sentence_encoder.", "encoder.decoder.", "encoder.lm_head."
 RENAMED = {"emb_layer_norm.": "layernorm_embedding.", "relative_attention_bias.": "rel_pos_bias."}
 # Options of the `ae` model that change what it computes; only the values of the published run convert.

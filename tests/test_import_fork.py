@@ -16,7 +16,7 @@ from fairseq.data import Dictionary
 
 from conftest import TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_pieces, write_pieces_dict, write_repository_data_bin, write_repository_pair_bin
-from maelm_fairseq.import_fork import import_checkpoint, main
+from maelm_fairseq.import_fork import arch_and_flags, import_checkpoint, main
 from maelm_fairseq.models.maelm import MaelmModel
 from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
 
@@ -282,3 +282,18 @@ def test_imported_checkpoint_fine_tunes_with_sentence_prediction(imported):
                          "--save-dir", root / "glue", "--no-save"], env=CPU_ENV)
     assert f"Loaded checkpoint {root / 'ours.pt'}" in output
     assert logged_values(output, "accuracy", kind="valid")
+
+
+def test_the_published_runs_rebuild_with_our_archs():
+    """`ae` base (run_pretrain.sh: rel-pos 64 bins, max 128, 4-layer decoder) is maelm_base as it is; `ae_large` run
+    with the same script's rel-pos flags is maelm_large with those two flags."""
+    base = dict(encoder_layers=12, encoder_embed_dim=768, encoder_ffn_embed_dim=3072, encoder_attention_heads=12,
+                decoder_layers=4, decoder_embed_dim=768, decoder_ffn_embed_dim=3072, decoder_attention_heads=12,
+                decoder_type="self", decoder_dropout=0.0, mask_embedding="tied", rel_pos=1, rel_pos_bins=64,
+                max_rel_pos=128, decoder_rel_pos=0, max_positions=512, activation_fn="gelu", dropout=0.1,
+                attention_dropout=0.1, activation_dropout=0.0)
+    large = dict(base, encoder_layers=24, encoder_embed_dim=1024, encoder_ffn_embed_dim=4096,
+                 encoder_attention_heads=16, decoder_embed_dim=1024, decoder_ffn_embed_dim=4096,
+                 decoder_attention_heads=16)
+    assert arch_and_flags(base) == ("maelm_base", [])
+    assert arch_and_flags(large) == ("maelm_large", ["--rel-pos-bins", "64", "--max-rel-pos", "128"])

@@ -145,7 +145,8 @@ def main(argv=None):
         if args.tokenizer == "maelm-sentencepiece":  # every piece, no counts, as the MAE-LM repository writes it
             write_repository_dict(output / "dict.txt", tokenizer.vocabulary())
         else:
-            dropped = write_dict(output / "dict.txt", dict_entries(tokenizer.vocabulary(), stats["train"].symbol_counts))
+            entries = dict_entries(tokenizer.vocabulary(), stats["train"].symbol_counts)
+            dropped = write_dict(output / "dict.txt", entries)
             if dropped:
                 print(f"note: left out of dict.txt (fairseq reserves them; text equal to them maps to <unk>): {dropped}")
 
