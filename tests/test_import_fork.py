@@ -7,6 +7,7 @@ ceil-bucketed relative positions shifted by the minimum of the R x R table, post
 tokens from the encoder, the scatter back with E[mask] at masked slots, the decoder's own positions and LN, and the
 tied LM head on masked positions only."""
 import math
+import re
 from argparse import Namespace
 
 import pytest
@@ -297,3 +298,11 @@ def test_the_published_runs_rebuild_with_our_archs():
                  decoder_attention_heads=16)
     assert arch_and_flags(base) == ("maelm_base", [])
     assert arch_and_flags(large) == ("maelm_large", ["--rel-pos-bins", "64", "--max-rel-pos", "128"])
+
+
+def test_imported_checkpoint_exports_to_transformers(imported, tmp_path):
+    root, _ = imported
+    _, output = run_cli(["maelm-export-hf", root / "ours.pt", "--out", tmp_path / "hf", "--no-tokenizer"],
+                        env=CPU_ENV)
+    difference = float(re.search(r"max abs difference vs ours ([-\d.e+]+)", output).group(1))
+    assert "decoder dropped" in output and difference <= 1e-4
