@@ -204,7 +204,11 @@ def import_checkpoint(path, out):
     """Convert the repository checkpoint at `path`, write ours to `out`; returns (arch, flags, vocabulary size)."""
     if not os.path.isfile(path):
         raise UserInputError(f"{path}: no such checkpoint file; give the .pt written by the MAE-LM repository")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # truncated file, or a pickled object this environment has no class for
+        raise UserInputError(f"{path}: cannot be read as a checkpoint ({type(e).__name__}: {str(e)[:120]}); give "
+                             f"the .pt written by the MAE-LM repository") from None
     if not isinstance(state, dict) or FORK_ENCODER + "embed_tokens.weight" not in state.get("model", {}):
         raise UserInputError(f"{path}: not a checkpoint of the MAE-LM repository's `ae` model (no "
                              f"model.{FORK_ENCODER}embed_tokens.weight)")

@@ -250,6 +250,13 @@ def test_options_outside_the_published_run_are_refused(tmp_path, capsys):
     assert "--share-pos-emb True" in capsys.readouterr().err and not (tmp_path / "ours.pt").exists()
 
 
+def test_an_unreadable_checkpoint_is_one_line(tmp_path, capsys):
+    (tmp_path / "fork.pt").write_bytes(b"PK\x03\x04 cut short")
+    assert main([str(tmp_path / "fork.pt"), str(tmp_path / "ours.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'fork.pt'}: cannot be read as a checkpoint") and err.count("\n") == 1
+
+
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
     """A repository data-bin and pair task, and a repository checkpoint of their vocabulary, imported."""
