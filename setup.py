@@ -38,6 +38,8 @@ setup(
             "maelm-rank = maelm_fairseq.analysis.rank_cli:main",
             "maelm-export-hf = maelm_fairseq.export.hf_cli:main",
             "maelm-import-fork = maelm_fairseq.import_fork:main",
+            "maelm-squad-predict = maelm_fairseq.squad.predict_cli:main",
+            "maelm-glue-predict = maelm_fairseq.evaluation.glue_predict:main",
         ],
     },
 )

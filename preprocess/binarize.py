@@ -5,14 +5,17 @@ from fairseq_cli import preprocess as fairseq_preprocess
 import maelm_fairseq  # noqa: F401  its fairseq fixes let --srcdict be a MAE-LM repository dict.txt (no counts)
 
 
-def run_fairseq_preprocess(destdir, trainpref, validprefs, workers, srcdict=None):
-    """Binarize `trainpref` and each of `validprefs` (valid, valid1, ...) with --only-source.
+def run_fairseq_preprocess(destdir, trainpref, validprefs, workers, srcdict=None, testprefs=()):
+    """Binarize `trainpref`, each of `validprefs` (valid, valid1, ...) and of `testprefs` (test, test1, ...) with
+    --only-source.
 
     Without `srcdict` fairseq builds the dictionary from the training file (used for GLUE label files).
     """
     argv = ["--only-source", "--trainpref", str(trainpref), "--destdir", str(destdir), "--workers", str(workers)]
     if validprefs:
         argv += ["--validpref", ",".join(str(prefix) for prefix in validprefs)]
+    if testprefs:
+        argv += ["--testpref", ",".join(str(prefix) for prefix in testprefs)]
     if srcdict is not None:
         argv += ["--srcdict", str(srcdict)]
     args = options.get_preprocessing_parser().parse_args(argv)

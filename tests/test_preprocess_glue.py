@@ -1,4 +1,5 @@
 """End-to-end tests of preprocess/glue/prepare_glue.py on the GLUE-shaped fixture tsv files."""
+import json
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from preprocess.glue import prepare_glue
 from preprocess.glue.tasks import GLUE_TASKS
 from preprocess.pretrain import prepare_corpus
 from preprocess.tokenizers import load_tokenizer
+
+from helpers import fairseq_train, record_workers
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -59,7 +62,8 @@ def test_every_task_loads_and_decodes_to_the_tsv_text(glue_out, pretrain_bin, na
     task = GLUE_TASKS[name]
     tokenizer = load_tokenizer(pretrain_bin)
     task_bin = glue_out / f"{name}-bin"
-    assert sorted(p.name for p in task_bin.iterdir()) == sorted([f"input{i}" for i in range(len(task.input_columns))] + ["label"])
+    assert sorted(p.name for p in task_bin.iterdir()) == sorted(
+        [f"input{i}" for i in range(len(task.input_columns))] + ["label", "submission.json"])
     for split_name, split in task.splits.items():
         rows = tsv_rows(GLUE / task.folder / split.filename, split.has_header)
         for column_index, column in enumerate(task.input_columns):
@@ -77,6 +81,48 @@ def test_every_task_loads_and_decodes_to_the_tsv_text(glue_out, pretrain_bin, na
         else:
             label_dict, dataset = load(task_bin / "label", split_name)
             assert [label_dict[item[0]] for item in dataset] == labels
+
+    submission = json.loads((task_bin / "submission.json").read_text())
+    assert submission["regression_scale"] == (5.0 if task.regression else None)
+    assert [entry["file"] for entry in submission["splits"].values()] == [spec.submission for spec in task.tests]
+    for split_name, spec in zip(submission["splits"], task.tests):  # every fixture has every test file
+        rows = tsv_rows(GLUE / spec.path)
+        assert submission["splits"][split_name]["index"] == [row[0] for row in rows]
+        for column_index, column in enumerate(spec.input_columns):
+            dictionary, dataset = load(task_bin / f"input{column_index}", split_name)
+            decoded = [tokenizer.decode([dictionary[i] for i in item[:-1].tolist()]) for item in dataset]
+            assert decoded == [" ".join(unicodedata.normalize("NFKC", row[column]).split()) for row in rows]
+        assert not (task_bin / "label" / f"{split_name}.bin").exists()
+
+
+def test_mnli_test_splits_are_numbered_as_fairseq_does(glue_out):
+    splits = json.loads((glue_out / "MNLI-bin" / "submission.json").read_text())["splits"]
+    assert {name: entry["file"] for name, entry in splits.items()} == {
+        "test": "MNLI-m.tsv", "test1": "MNLI-mm.tsv", "test2": "AX.tsv"}
+
+
+def test_test_splits_are_optional(tmp_path, pretrain_bin):
+    glue = tmp_path / "glue"
+    shutil.copytree(GLUE / "RTE", glue / "RTE")
+    (glue / "RTE" / "test.tsv").unlink()
+    prepare_glue.main(["--glue-dir", str(glue), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin), "--output", str(tmp_path)])
+    assert not (tmp_path / "RTE-bin" / "submission.json").exists()
+    assert not list((tmp_path / "RTE-bin" / "input0").glob("test*"))
+
+
+def test_a_bad_test_row_fails_even_with_skip_bad_rows(tmp_path, pretrain_bin, capsys):
+    glue = tmp_path / "glue"
+    shutil.copytree(GLUE / "QQP", glue / "QQP")
+    path = glue / "QQP" / "test.tsv"
+    lines = path.read_text().splitlines()
+    lines[4] = lines[4].replace("\t", " ", 1)  # line 5: one field short
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit):
+        prepare_glue.main(["--glue-dir", str(glue), "--tasks", "QQP", "--tokenizer-dir", str(pretrain_bin),
+                           "--output", str(tmp_path / "o"), "--skip-bad-rows"])
+    err = capsys.readouterr().err
+    assert f"error: {path}: 1 row(s) without 3 tab-separated fields and an index (line 5)" in err
+    assert "test rows cannot be dropped" in err
 
 
 def test_mnli_has_matched_and_mismatched_dev(glue_out):
@@ -113,8 +159,6 @@ def test_tasks_flag_selects_tasks(tmp_path, pretrain_bin):
 
 
 def test_workers_give_identical_output(tmp_path, pretrain_bin, glue_out, monkeypatch):
-    from test_preprocess_corpus import record_workers
-
     seen = record_workers(monkeypatch)
     prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "MRPC", "--tokenizer-dir", str(pretrain_bin),
                        "--output", str(tmp_path), "--workers", "2"])
@@ -182,7 +226,5 @@ def test_tokenizer_dir_must_be_a_pretraining_bin(tmp_path, capsys):
 
 
 def test_stock_sentence_prediction_trains_on_the_bin(glue_out, tmp_path):
-    from test_preprocess_corpus import fairseq_train
-
     fairseq_train(glue_out / "RTE-bin", tmp_path, "--task", "sentence_prediction", "--criterion", "sentence_prediction",
                   "--num-classes", "2", "--init-token", "0", "--separator-token", "2", "--max-positions", "512")

@@ -6,8 +6,12 @@ Layout per task (what fairseq's sentence_prediction task reads):
     OUT/<TASK>-bin/input1/...                                           second sentence (pair tasks)
     OUT/<TASK>-bin/label/{dict.txt,train,valid...}.{bin,idx}            class labels
     OUT/STS-B-bin/label/{train,valid}.label                              similarity / 5, one float a line
+    OUT/<TASK>-bin/input{0,1}/test[,test1,test2].{bin,idx}              test sentences, when the test tsv is there
+    OUT/<TASK>-bin/submission.json                                       per test split: its GLUE submission file
+                                                                         name and row indices (maelm-glue-predict)
 """
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -17,12 +21,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from preprocess.errors import fail
-from preprocess.glue.read_tsv import read_split
+from preprocess.glue.read_tsv import read_split, read_test_split
 from preprocess.glue.tasks import GLUE_TASKS, STSB_MAX_SCORE
 from preprocess.parallel_encode import encode_stream
 from preprocess.tokenizers import add_tokenizer_flags, tokenizer_directory
 
 TOKENIZER_RECORD = "tokenizer"  # OUT/tokenizer/: what encoded the inputs, when --tokenizer is given
+
+SUBMISSION_MANIFEST = "submission.json"  # read by maelm-glue-predict
 
 
 def build_parser():
@@ -64,23 +70,37 @@ def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
     report = []
     with tempfile.TemporaryDirectory(prefix=f".{name}-") as scratch_name:
         scratch = Path(scratch_name)
+
+        def encode_split(split_name, sentence_rows):
+            for column in range(len(task.input_columns)):
+                encoded = encode_stream(tokenizer_dir, (row[column] for row in sentence_rows), workers, desc=f"{name} {split_name}")
+                written = write_lines(scratch / f"{split_name}.input{column}", encoded)
+                assert written == len(sentence_rows), "encoding must keep one line per row"
+
         for split_name, split in task.splits.items():
             rows, dropped = read_split(task_dir / split.filename, task, split, skip_bad_rows)
             report.append(f"{split_name} {len(rows)} rows" + (f" ({len(dropped)} bad rows dropped)" if dropped else ""))
-            for column in range(len(task.input_columns)):
-                encoded = encode_stream(tokenizer_dir, (row[0][column] for row in rows), workers, desc=f"{name} {split_name}")
-                written = write_lines(scratch / f"{split_name}.input{column}", encoded)
-                assert written == len(rows), "encoding must keep one line per row"
+            encode_split(split_name, [row[0] for row in rows])
             labels = [row[1] for row in rows]
             if task.regression:
                 labels = [f"{float(label) / STSB_MAX_SCORE:.6g}" for label in labels]
             write_lines(scratch / f"{split_name}.label", labels)
+
+        submission = {"task": name, "regression_scale": STSB_MAX_SCORE if task.regression else None, "splits": {}}
+        for spec in (spec for spec in task.tests if Path(glue_dir, spec.path).is_file()):
+            split_name = f"test{len(submission['splits']) or ''}"  # fairseq's names for --testpref a,b,c
+            rows = read_test_split(Path(glue_dir, spec.path), spec)
+            report.append(f"{split_name} {len(rows)} rows ({spec.path} -> {spec.submission})")
+            encode_split(split_name, [row[1] for row in rows])
+            submission["splits"][split_name] = {"source": spec.path, "file": spec.submission,
+                                                "index": [row[0] for row in rows]}
 
         valid_splits = [s for s in task.splits if s != "train"]
         for column in range(len(task.input_columns)):
             run_fairseq_preprocess(
                 bin_dir / f"input{column}", scratch / f"train.input{column}",
                 [scratch / f"{s}.input{column}" for s in valid_splits], workers, Path(tokenizer_dir, "dict.txt"),
+                [scratch / f"{s}.input{column}" for s in submission["splits"]],
             )
         if task.regression:
             (bin_dir / "label").mkdir(parents=True, exist_ok=True)
@@ -88,6 +108,8 @@ def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
                 shutil.copyfile(scratch / f"{split_name}.label", bin_dir / "label" / f"{split_name}.label")
         else:
             run_fairseq_preprocess(bin_dir / "label", scratch / "train.label", [scratch / f"{s}.label" for s in valid_splits], workers)
+    if submission["splits"]:
+        (bin_dir / SUBMISSION_MANIFEST).write_text(json.dumps(submission) + "\n")
     print(f"{name}: {bin_dir}: " + ", ".join(report))
 
 

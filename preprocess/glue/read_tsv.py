@@ -1,4 +1,5 @@
-"""Read a GLUE tsv split into (sentences, label) rows, refusing rows with the wrong number of fields.
+"""Read a GLUE tsv split into (sentences, label) rows (test splits: (index, sentences)), refusing rows with the wrong
+number of fields.
 
 Fields are split on tabs only, without csv quoting: GLUE sentences contain unbalanced quote characters.
 """
@@ -39,6 +40,26 @@ def read_split(path, task, split, skip_bad_rows):
     if not rows:
         fail(path, "no usable rows", "check that this is the GLUE tsv for the task")
     return rows, bad_lines
+
+
+def read_test_split(path, spec):
+    """Return [(row index, tuple of sentences)] of a test file. Bad rows always fail: a submission needs every row."""
+    rows, bad_lines = [], []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line_number == 1:
+                continue  # header
+            fields = line.rstrip("\r\n").split("\t")
+            if len(fields) != spec.fields or not fields[0].strip():
+                bad_lines.append(line_number)
+                continue
+            rows.append((fields[0].strip(), tuple(fields[c].strip() for c in spec.input_columns)))
+    if bad_lines:
+        fail(path, f"{len(bad_lines)} row(s) without {spec.fields} tab-separated fields and an index (line "
+             f"{_line_list(bad_lines)})", "fix the file (test rows cannot be dropped: the benchmark scores every one)")
+    if not rows:
+        fail(path, "no rows", "check that this is the GLUE test tsv for the task")
+    return rows
 
 
 def _label_is_valid(label, regression):
