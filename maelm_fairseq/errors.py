@@ -8,3 +8,22 @@ traceback. It subclasses ValueError so callers that caught the plugin's earlier 
 
 class UserInputError(ValueError):
     """Bad input: the message names the file/flag and says how to fix it."""
+
+
+class CheckpointMismatch(UserInputError):
+    """A checkpoint that does not fit the model being built. The model finds the mismatch but does not know which
+    file it reads nor which dict.txt the task loaded; the checkpoint loader does (fairseq_fixes), and re-raises the
+    error `naming` them. `describe(checkpoint, dictionary)` writes the message."""
+
+    UNNAMED = ("the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)",
+               "the data's dict.txt")
+
+    def __init__(self, describe, checkpoint=UNNAMED[0], dictionary=UNNAMED[1]):
+        self.describe = describe
+        super().__init__(describe(checkpoint, dictionary))
+
+    def __reduce__(self):  # pickled (e.g. across processes) as the plain error it reads as
+        return UserInputError, (str(self),)
+
+    def naming(self, checkpoint_path, dictionary_path):
+        return CheckpointMismatch(self.describe, f"checkpoint {checkpoint_path}", dictionary_path)

@@ -11,7 +11,8 @@ the previous complete file or the new complete one.
 2. Readable checkpoint-mismatch errors. `Trainer.load_checkpoint` turns every exception of the model's `load_state_dict` into "Cannot load model
 parameters from checkpoint X; please ensure that the architectures match.", hiding the plugin's precise
 UserInputError (vocabulary or architecture mismatch) in the middle of a chained traceback. The wrapper below
-re-raises that UserInputError with the checkpoint's real path, so it is the last line fairseq-train prints.
+re-raises it alone, a CheckpointMismatch naming the checkpoint's real path and the task's dict.txt, so it is the
+last line fairseq-train prints.
 
 3. `--ddp-backend pytorch_ddp` on CPU (gloo). fairseq always passes `device_ids=[device_id]` to torch's
 DistributedDataParallel, which torch refuses for a module on the CPU ("device_ids and output_device arguments
@@ -40,10 +41,9 @@ from fairseq.file_io import PathManager
 from fairseq.trainer import Trainer
 
 from .data.fork_dictionary import wrap_add_from_file
-from .errors import UserInputError
+from .errors import CheckpointMismatch, UserInputError
 from .full_help import with_full_help
 # what the model's checkpoint checks call the checkpoint, since load_state_dict is not told its path
-from .models.maelm import CHECKPOINT_SOURCE
 
 _fairseq_copy = PathManager.copy
 
@@ -67,14 +67,21 @@ def atomic_copy(src_path: str, dst_path: str, overwrite: bool = False) -> bool:
     return True
 
 
+def _dictionary_path(task):
+    data = getattr(getattr(task, "cfg", None), "data", None)
+    return os.path.join(data.split(os.pathsep)[0], "dict.txt") if data else "the data's dict.txt"
+
+
 def _load_checkpoint_with_readable_errors(load_checkpoint):
     def wrapper(self, filename, *args, **kwargs):
         try:
             return load_checkpoint(self, filename, *args, **kwargs)
         except Exception as e:
             cause = e if isinstance(e, UserInputError) else e.__context__
+            if isinstance(cause, CheckpointMismatch):
+                raise cause.naming(filename, _dictionary_path(self.task)) from None
             if isinstance(cause, UserInputError):
-                raise UserInputError(str(cause).replace(CHECKPOINT_SOURCE, f"checkpoint {filename}")) from None
+                raise cause from None
             raise
 
     wrapper.maelm_wrapped = True

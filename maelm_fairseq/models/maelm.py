@@ -7,7 +7,6 @@ masked slots get the mask embedding, and an N-layer decoder plus the tied LM hea
 Models built for any other task than masked-LM pretraining (GLUE, SQuAD, analysis) are the encoder only.
 """
 import logging
-import os
 
 import torch
 import torch.nn as nn
@@ -16,17 +15,16 @@ from fairseq.models.roberta.model import RobertaEncoder, RobertaModel
 from fairseq.models.roberta.model import base_architecture as roberta_base_architecture
 from fairseq.tasks.masked_lm import MaskedLMTask
 
-from ..errors import UserInputError
+from ..errors import CheckpointMismatch, UserInputError
 from ..modules.masked_decoder import MaskedDecoder
 from ..modules.sentence_encoder import SentenceEncoder
+from .checks import arch_name, check_architecture_options, check_checkpoint_matches
 
 logger = logging.getLogger(__name__)
 
 # Parameters that only exist for pretraining and are dropped when a pretraining checkpoint is fine-tuned.
 DECODER_PREFIXES = ("encoder.decoder.", "encoder.decoder_proj.", "encoder.mask_embedding")
 LM_HEAD_PREFIX = "encoder.lm_head."
-# How a checkpoint is named in load errors; fairseq_fixes puts the real path in its place.
-CHECKPOINT_SOURCE = "the checkpoint being loaded (--restore-file, default <save-dir>/checkpoint_last.pt)"
 # fairseq 0.12.2's encoder layers also store packed copies of their weights for its BetterTransformer path.
 FAIRSEQ_BT_COPIES = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "fc1_weight", "fc1_bias",
                      "fc2_weight", "fc2_bias")
@@ -162,11 +160,8 @@ class MaelmModel(RobertaModel):
             OmegaConf.set_struct(args, False)
         maelm_defaults(args)
         tokens_per_sample = getattr(getattr(task, "cfg", None), "tokens_per_sample", None)
-        if tokens_per_sample is not None and tokens_per_sample > args.max_positions:
-            raise UserInputError(f"--tokens-per-sample {tokens_per_sample} exceeds the model's --max-positions "
-                                 f"{args.max_positions}; lower --tokens-per-sample or raise --max-positions")
         pretraining = isinstance(task, MaskedLMTask)
-        check_architecture_options(args, pretraining)
+        check_architecture_options(args, pretraining, tokens_per_sample)
         if not pretraining:
             args.decoder_layers = 0  # fine-tuning/analysis: encoder only
         else:
@@ -177,10 +172,7 @@ class MaelmModel(RobertaModel):
         encoder = MaelmEncoder(args, task.source_dictionary, pretraining)
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, True)
-        model = cls(args, encoder)
-        data = getattr(getattr(task, "cfg", None), "data", None)
-        model.dictionary_file = os.path.join(data.split(os.pathsep)[0], "dict.txt") if data else "dict.txt"
-        return model
+        return cls(args, encoder)
 
     def upgrade_state_dict_named(self, state_dict, name):
         prefix = name + "." if name else ""
@@ -197,7 +189,7 @@ class MaelmModel(RobertaModel):
             state_dict.pop(k, None)
         super().upgrade_state_dict_named(state_dict, name)
         self.fit_position_table(state_dict, prefix)
-        self.check_checkpoint_matches(state_dict, prefix)
+        check_checkpoint_matches(self, state_dict, prefix)
 
     def fit_position_table(self, state_dict, prefix=""):
         """The checkpoint's position table has rows for its --max-positions M. An encoder-only model (fine-tuning,
@@ -216,68 +208,8 @@ class MaelmModel(RobertaModel):
         theirs, n = rows - (ours - self.args.max_positions), self.args.max_positions
         fix = (f"give --max-positions {theirs}" if self.encoder.lm_head is not None
                else f"fine-tune with --max-positions {theirs} or less")
-        raise UserInputError(f"--max-positions {n}: {CHECKPOINT_SOURCE} has a position table for --max-positions "
-                             f"{theirs}; {fix}")
-
-    def check_checkpoint_matches(self, state_dict, prefix=""):
-        """A readable error, before torch's strict load, when a checkpoint does not fit this model: another
-        vocabulary (the data's dict.txt differs from the checkpoint's) or another architecture/size."""
-        ours = {prefix + k: v for k, v in self.state_dict().items()}
-        source = CHECKPOINT_SOURCE
-        embed = prefix + "encoder.sentence_encoder.embed_tokens.weight"
-        if embed in state_dict and embed in ours and state_dict[embed].size(0) != ours[embed].size(0):
-            raise UserInputError(
-                f"{getattr(self, 'dictionary_file', 'dict.txt')}: vocabulary size mismatch, {ours[embed].size(0)} "
-                f"symbols with the task's additions but {state_dict[embed].size(0)} rows in {source}; binarize "
-                f"the data with the checkpoint's dictionary (fairseq-preprocess --srcdict <its dict.txt>), or "
-                f"train from scratch in a new --save-dir")
-        arch = arch_name(self.args)
-        shapes = [k for k in ours if k in state_dict and state_dict[k].shape != ours[k].shape]
-        missing = [k for k in ours if k not in state_dict]
-        extra = [k for k in state_dict if k not in ours and k.startswith(prefix)]
-        if shapes or missing or extra:
-            detail = "; ".join(
-                [f"{k}: {tuple(state_dict[k].shape)} in checkpoint, {tuple(ours[k].shape)} in model"
-                 for k in shapes[:3]]
-                + ([f"missing {', '.join(missing[:3])}"] if missing else [])
-                + ([f"unexpected {', '.join(extra[:3])}"] if extra else []))
-            raise UserInputError(
-                f"--arch {arch}: {source} is from another architecture or size ({detail}); fine-tune with the "
-                f"--arch and size flags the checkpoint was pretrained with (its cfg.model)")
-
-
-def arch_name(args):
-    """--arch from a legacy Namespace (`arch`) or a hydra model config (`_name`)."""
-    return getattr(args, "arch", None) or getattr(args, "_name", None) or "maelm"
-
-
-def check_architecture_options(args, pretraining):
-    """Options that contradict each other or the architecture, refused before any module is built."""
-    arch = arch_name(args)
-    for side in ("encoder", "decoder"):
-        dim, heads = getattr(args, f"{side}_embed_dim"), getattr(args, f"{side}_attention_heads")
-        if heads < 1 or dim % heads:
-            raise UserInputError(f"--{side}-attention-heads {heads} must divide --{side}-embed-dim {dim} "
-                                 f"(--arch {arch})")
-    decoder_rel_pos = pretraining and args.decoder_layers > 0 and args.decoder_rel_pos
-    if args.rel_pos_init != "normal" and not (args.rel_pos or decoder_rel_pos):
-        raise UserInputError(f"--rel-pos-init {args.rel_pos_init} starts a relative-position bias, but the model has "
-                             f"none (--arch {arch}); add --rel-pos 1 (encoder) and/or --decoder-rel-pos 1")
-    if not pretraining:
-        return  # fine-tuning builds the encoder only; the checkpoint's decoder options are ignored
-    if args.decoder_layers < 0:
-        raise UserInputError(f"--decoder-layers must be >= 0, got {args.decoder_layers}")
-    if args.decoder_layers == 0:
-        inconsistent = [flag for flag, bad in [
-            (f"--decoder-type {args.decoder_type}", args.decoder_type != "self"),
-            (f"--mask-embedding {args.mask_embedding}", args.mask_embedding != "tied"),
-            (f"--decoder-embed-dim {args.decoder_embed_dim}", args.decoder_embed_dim != args.encoder_embed_dim),
-            (f"--decoder-rel-pos {args.decoder_rel_pos}", args.decoder_rel_pos != 0),
-        ] if bad]
-        if inconsistent:
-            raise UserInputError(f"{inconsistent[0]} needs a decoder, but --decoder-layers is 0 (--arch {arch}); "
-                                 f"give --decoder-layers N > 0, or drop the decoder options for the MLM baseline "
-                                 f"(--arch maelm_mlm_base)")
+        raise CheckpointMismatch(lambda checkpoint, dictionary: f"--max-positions {n}: {checkpoint} has a position "
+                                 f"table for --max-positions {theirs}; {fix}")
 
 
 def maelm_defaults(args):
