@@ -95,5 +95,5 @@ def test_cli_mismatch_is_the_last_line(pair_data_bin, short_checkpoint, tmp_path
     status, out = finetune(pair_data_bin, copy, tmp_path / "ck", 1024, check=False)
     assert status != 0
     assert out.strip().splitlines()[-1] == (
-        f"maelm_fairseq.errors.UserInputError: --max-positions 1024: checkpoint {copy} has a position table for "
+        f"maelm_fairseq.errors.CheckpointMismatch: --max-positions 1024: checkpoint {copy} has a position table for "
         f"--max-positions 512; fine-tune with --max-positions 512 or less")
