@@ -8,7 +8,7 @@
 #   benchmarks/gpu_check.sh --out PREFIX     # writes PREFIX.md (and the step-time/input-pipeline files next to it)
 #   benchmarks/gpu_check.sh --dry-run        # on CPU: every step at a tiny size, tests only collected
 #
-# Each step has its own time limit (150 + 180 + 120 s = 7.5 min); a failed or timed-out step is reported and the
+# Each step has its own time limit (150 + 160 + 150 s = 7.7 min); a failed or timed-out step is reported and the
 # others still run; the exit status is non-zero when any step failed. PYTHON overrides the interpreter
 # (default: .venv/bin/python when present).
 set -u
@@ -46,7 +46,7 @@ else
     TEST_CMD=("$PYTHON" -m pytest "${CUDA_TESTS[@]}" -k "gpu or cuda" -rA -q)
     STEP_CMD=("$PYTHON" benchmarks/step_time.py --device cuda --size base --dtype bf16 --batch-size 32
               --out "$OUT.step_time")
-    PIPE_CMD=("$PYTHON" benchmarks/input_pipeline.py --workers 1,2,4 --seconds 2 --out "$OUT.input_pipeline")
+    PIPE_CMD=("$PYTHON" benchmarks/input_pipeline.py --workers 1,2,4 --seconds 1.5 --out "$OUT.input_pipeline")
 fi
 
 FAILED=0
@@ -68,8 +68,8 @@ run_step() {  # run_step NAME SECONDS CMD...: output to $OUT.NAME.log, status li
 
 : > "$OUT.status"
 run_step tests 150 "${TEST_CMD[@]}"
-run_step step_time 180 "${STEP_CMD[@]}"
-run_step input_pipeline 120 "${PIPE_CMD[@]}"
+run_step step_time 160 "${STEP_CMD[@]}"
+run_step input_pipeline 150 "${PIPE_CMD[@]}"
 
 {
     echo "# GPU check$([ "$DRY_RUN" = 1 ] && echo ' (dry run on CPU: tiny sizes, tests collected only)')"
