@@ -13,12 +13,10 @@ def read_checkpoint(checkpoint, task_name, data, fix, **task_overrides):
     refused with an error ending in `fix` (how to get the right checkpoint)."""
     if not os.path.isfile(checkpoint):
         raise UserInputError(f"{checkpoint}: no such checkpoint file — {fix}")
-    import maelm_fairseq  # noqa: F401  (registers the task, model and criterion names that checkpoints refer to)
     from fairseq import checkpoint_utils
 
     state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, {"data": data, **task_overrides})
-    cfg = state.get("cfg")
-    trained_on = cfg.task._name if cfg is not None else getattr(state.get("args"), "task", None)
+    trained_on = state["cfg"].task._name  # fairseq upgrades a legacy checkpoint's `args` to this cfg on loading
     if trained_on != task_name:
         raise UserInputError(f"{checkpoint}: a --task {trained_on} checkpoint, not {task_name} — {fix}")
     return state
