@@ -10,7 +10,6 @@ import os
 import sys
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
-USAGE_ERROR = 2
 # what `maelm-train --help` describes when the command line names none of them (fairseq's default is translation)
 HELP_CHOICES = {"--task": "maelm", "--criterion": "maelm", "--arch": "maelm_base"}
 
@@ -36,14 +35,9 @@ def _with_user_dir(argv):
 
 def _run(main):
     """Run a fairseq entry point; our own input errors become `error: ...` and exit status 2."""
-    from .errors import UserInputError
+    from .errors import console_main
 
-    try:
-        main()
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        return USAGE_ERROR
-    return 0
+    return console_main(lambda: main() or 0)()
 
 
 def _help_choices(argv):

@@ -1,9 +1,14 @@
 """The one exception type for mistakes in what the user gave us (paths, files, flags, checkpoints).
 
-Its message starts with the file or flag at fault and ends with the fix. `maelm-train` / `maelm-hydra-train`
-print it as one line, `error: <message>`, and exit 2; under plain `fairseq-train` it is the last line of the
-traceback. It subclasses ValueError so callers that caught the plugin's earlier ValueErrors keep working.
+Its message starts with the file or flag at fault and ends with the fix. Library code raises it; only a console
+script's `main` (wrapped in `console_main`) turns it into one line, `error: <message>`, and exit status 2. Under
+plain `fairseq-train` it is the last line of the traceback. It subclasses ValueError so callers that caught the
+plugin's earlier ValueErrors keep working.
 """
+import functools
+import sys
+
+USAGE_ERROR = 2  # exit status of every command for bad input
 
 
 class UserInputError(ValueError):
@@ -27,3 +32,18 @@ class CheckpointMismatch(UserInputError):
 
     def naming(self, checkpoint_path, dictionary_path):
         return CheckpointMismatch(self.describe, f"checkpoint {checkpoint_path}", dictionary_path)
+
+
+def console_main(main):
+    """Wrap a command's `main`: a UserInputError is printed as `error: <message>` on stderr and main returns
+    USAGE_ERROR; anything else (a bug) keeps its traceback."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except UserInputError as e:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+            return USAGE_ERROR
+
+    return wrapper

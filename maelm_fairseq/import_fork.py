@@ -24,9 +24,8 @@ from argparse import Namespace
 
 import torch
 
-from .errors import UserInputError
+from .errors import UserInputError, console_main
 
-USAGE_ERROR = 2
 FORK_ENCODER, FORK_DECODER = "encoder.sentence_encoder.", "gen_decoder.sentence_encoder."
 FORK_HEAD = "gen_decoder.lm_head."
 ENCODER, DECODER, HEAD = "encoder.sentence_encoder.", "encoder.decoder.", "encoder.lm_head."
@@ -222,6 +221,7 @@ def import_checkpoint(path, out):
     return arch, flags, vocab
 
 
+@console_main
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="maelm-import-fork", description="Convert a pretraining checkpoint of the MAE-LM repository's `ae` "
@@ -229,11 +229,7 @@ def main(argv=None):
     parser.add_argument("checkpoint", metavar="CKPT", help="the repository's checkpoint (.pt)")
     parser.add_argument("out", metavar="OUT", help="where to write our checkpoint (.pt)")
     args = parser.parse_args(argv)
-    try:
-        arch, flags, vocab = import_checkpoint(args.checkpoint, args.out)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+    arch, flags, vocab = import_checkpoint(args.checkpoint, args.out)
     arch_flags = " ".join(["--arch", arch, *flags])
     print(f"wrote {args.out}: {vocab} symbols (train on the repository's data-bin, whose dict.txt gives the same "
           f"ids)\n  fine-tune: --restore-file {args.out} --reset-optimizer --reset-dataloader --reset-meters "

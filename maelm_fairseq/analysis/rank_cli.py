@@ -29,15 +29,11 @@ import sys
 
 import torch
 
+from ..errors import UserInputError, console_main
 from .effective_rank import ENERGY_FRACTIONS, Gram, mask_subspace_stats, spectrum_stats
 
 logger = logging.getLogger("maelm_fairseq.analysis.rank")
 CONDITIONS = ("without_mask", "with_mask")
-USAGE_ERROR = 2
-
-
-class UsageError(Exception):
-    pass
 
 
 def load_encoder(checkpoint: str, data: str):
@@ -46,12 +42,12 @@ def load_encoder(checkpoint: str, data: str):
     from fairseq import checkpoint_utils
 
     if not os.path.isfile(checkpoint):
-        raise UsageError(f"{checkpoint}: no such checkpoint file")
+        raise UserInputError(f"{checkpoint}: no such checkpoint file")
     models, _, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides={"data": data})
     model = models[0].eval()
     dictionary = task.source_dictionary
     if not hasattr(getattr(model, "encoder", None), "sentence_encoder"):
-        raise UsageError(f"{checkpoint}: not a RoBERTa-style model (no encoder.sentence_encoder)")
+        raise UserInputError(f"{checkpoint}: not a RoBERTa-style model (no encoder.sentence_encoder)")
     return model, dictionary
 
 
@@ -68,7 +64,7 @@ def split_prefix(data: str, split: str) -> str:
     for prefix in (os.path.join(data, split), os.path.join(data, "input0", split)):
         if os.path.isfile(prefix + ".idx"):
             return prefix
-    raise UsageError(f"{data}: no {split}.idx/.bin (nor input0/{split}.idx); give a fairseq data-bin and --split")
+    raise UserInputError(f"{data}: no {split}.idx/.bin (nor input0/{split}.idx); give a fairseq data-bin and --split")
 
 
 def blocks(data: str, split: str, dictionary, tokens_per_sample: int):
@@ -77,7 +73,7 @@ def blocks(data: str, split: str, dictionary, tokens_per_sample: int):
 
     dataset = data_utils.load_indexed_dataset(split_prefix(data, split), dictionary)
     if dataset is None or len(dataset) == 0:
-        raise UsageError(f"{data}: split {split} is empty or unreadable")
+        raise UserInputError(f"{data}: split {split} is empty or unreadable")
     dataset = TokenBlockDataset(dataset, dataset.sizes, tokens_per_sample - 1, pad=dictionary.pad(),
                                 eos=dictionary.eos(), break_mode="complete")
     return PrependTokenDataset(dataset, dictionary.bos())
@@ -108,7 +104,7 @@ def analyse(model, dictionary, data, split="valid", max_tokens=50000, mask_prob=
     """Per-layer spectra of the ranked real tokens in both conditions and of the [MASK] rows. Returns a dict."""
     mask_idx = dictionary.index("<mask>")
     if mask_idx == dictionary.unk() and "<mask>" not in dictionary.indices:
-        raise UsageError("the checkpoint's dictionary has no <mask> symbol: nothing to mask")
+        raise UserInputError("the checkpoint's dictionary has no <mask> symbol: nothing to mask")
     model.to(device)
     dataset = blocks(data, split, dictionary, tokens_per_sample)
     generator = torch.Generator().manual_seed(seed)
@@ -140,7 +136,7 @@ def analyse(model, dictionary, data, split="valid", max_tokens=50000, mask_prob=
     if bar is not None:
         bar.close()
     if grams is None:
-        raise UsageError(f"{data}: split {split} has no tokens")
+        raise UserInputError(f"{data}: split {split} has no tokens")
     rows = []
     for c in CONDITIONS + ("mask_tokens",):
         for layer, gram in enumerate(grams[c]):
@@ -244,11 +240,11 @@ def run(argv=None):
                 results.extend(json.load(fh)["models"])
         return write_outputs(args.out, results, {"merged_from": args.plot, "title": args.title})
     if not args.checkpoints or not args.data:
-        raise UsageError("give CHECKPOINT(s) and --data DATA_BIN (or --plot JSON ...)")
+        raise UserInputError("give CHECKPOINT(s) and --data DATA_BIN (or --plot JSON ...)")
     if args.name and len(args.name) != len(args.checkpoints):
-        raise UsageError(f"{len(args.name)} --name for {len(args.checkpoints)} checkpoints")
+        raise UserInputError(f"{len(args.name)} --name for {len(args.checkpoints)} checkpoints")
     if not 0 < args.mask_prob < 1:
-        raise UsageError(f"--mask-prob must be in (0, 1), got {args.mask_prob}")
+        raise UserInputError(f"--mask-prob must be in (0, 1), got {args.mask_prob}")
     results = []
     for i, path in enumerate(args.checkpoints):
         model, dictionary = load_encoder(path, args.data)
@@ -264,13 +260,10 @@ def run(argv=None):
     return write_outputs(args.out, results, settings)
 
 
+@console_main
 def main(argv=None):
     logging.basicConfig(level=logging.WARNING)
-    try:
-        paths = run(argv)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+    paths = run(argv)
     print("wrote " + ", ".join(paths))
     return 0
 

@@ -29,10 +29,9 @@ stored in DIR/maelm_export.json and must be <= --tolerance.
 import argparse
 import sys
 
-from ..errors import UserInputError
+from ..errors import UserInputError, console_main
 from .checkpoint import HEADS
 
-USAGE_ERROR = 2
 
 
 def build_parser():
@@ -68,21 +67,18 @@ def run(args):
     return export(args.checkpoint, args.out, args.head, tokenizer, not args.no_verify, args.tolerance)
 
 
+@console_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         import transformers
     except ImportError:
-        print("error: maelm-export-hf needs transformers: pip install 'maelm-fairseq[hf]'", file=sys.stderr)
-        return USAGE_ERROR
+        raise UserInputError("maelm-export-hf needs transformers: pip install 'maelm-fairseq[hf]'") from None
     transformers.utils.logging.disable_progress_bar()  # one save and one reload of a local directory
     from .hf_export import ExportMismatch
 
     try:
         info = run(args)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return USAGE_ERROR
     except ExportMismatch as e:
         print(f"error: {args.out}: {e} — please report it with the checkpoint's cfg.model", file=sys.stderr)
         return 1
