@@ -7,14 +7,15 @@
 - `squad_data`: tests/fixtures/squad_v2_tiny.json through preprocess/squad as train and valid features;
 - `squad_run`: SQuAD fine-tuning from `pretrained_checkpoint` on `squad_data` ((save dir, log)).
 
-Use them with `from finetune_fixtures import *  # noqa: F401,F403`.
+conftest.py registers them for the whole session: a test names them as arguments and imports nothing from
+here but the constants (importing a fixture into a test module builds it again for that module).
 """
 import os
 import sys
 
 import pytest
 
-from conftest import REPO, TINY_TRAIN, run_cli
+from helpers import REPO, TINY_TRAIN, run_cli
 from maelm_fairseq.data.demo_corpus import topic_pairs
 
 # One thread per process and no loader workers (TINY_TRAIN): on 2 shared cores, torch's default threads made

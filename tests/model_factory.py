@@ -8,6 +8,7 @@ from fairseq.tasks.sentence_prediction import SentencePredictionConfig, Sentence
 
 from maelm_fairseq.models.maelm import MaelmModel
 from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
 
 TINY = dict(encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,
             dropout=0.0, attention_dropout=0.0)
@@ -31,10 +32,19 @@ def finetuning_task(task):
     return SentencePredictionTask(SentencePredictionConfig(data="unused", num_classes=2), task.dictionary, labels)
 
 
-def build(arch, task, **overrides):
+def arch_args(arch, **overrides):
     args = argparse.Namespace(arch=arch, **overrides)
     ARCH_CONFIG_REGISTRY[arch](args)
-    return MaelmModel.build_model(args, task)
+    return args
+
+
+def build(arch, task, **overrides):
+    return MaelmModel.build_model(arch_args(arch, **overrides), task)
+
+
+def build_squad(arch, task, **overrides):
+    """The model task `maelm_squad` builds on `task`'s dictionary: the encoder plus its span head."""
+    return SquadTask(SquadConfig(data="unused"), task.dictionary).build_model(arch_args(arch, **overrides))
 
 
 def batch(task, rows=4, length=24, mask_prob=0.3, seed=0):

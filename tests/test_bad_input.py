@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_TRAIN, run_cli
+from helpers import TINY_TRAIN, run_cli
 from maelm_fairseq.errors import UserInputError
 
 ONE_UPDATE = ["--task", "maelm", "--criterion", "maelm", "--arch", "maelm_tiny", "--max-update", 1,

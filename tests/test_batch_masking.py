@@ -318,6 +318,69 @@ def test_masking_flag_selects_the_path(word_data_bin):
         assert ours.keys() == theirs.keys() and ours["net_input"].keys() == theirs["net_input"].keys()
 
 
+@pytest.mark.parametrize("options, shortened", [({}, True), (dict(shorten_method="truncate"), True),
+                                                 (dict(shorten_method="none"), False),
+                                                 (dict(shorten_data_split_list="valid"), False),
+                                                 (dict(shorten_data_split_list="valid,train"), True)])
+def test_shortening_flags(word_data_bin, options, shortened):
+    """--shorten-method and --shorten-data-split-list keep fairseq's meaning: over-long lines (complete_doc emits
+    one as its own block) are shortened to fit T=64 unless the method is none or the split is not listed."""
+    sizes = make_task(word_data_bin, **options).dataset("train").sizes
+    assert (sizes.max() <= 64) == shortened
+
+
+def runs_of_selected(batch, pad):
+    """Lengths of the maximal runs of selected positions, and whether each run ends at its row's end."""
+    selected = batch["target"].ne(pad)
+    lengths = batch["net_input"]["src_lengths"]
+    runs = []
+    for row, n in zip(selected.tolist(), lengths.tolist()):
+        run = 0
+        for j, chosen in enumerate(row[:n] + [False]):
+            if chosen:
+                run += 1
+            elif run:
+                runs.append((run, j == n))
+                run = 0
+    return runs
+
+
+@pytest.mark.parametrize("flag", ["mask_multiple_length", "mask_stdev", "freq_weighted_replacement",
+                                  "leave_unmasked_prob", "random_token_prob"])
+def test_masking_flags_reach_the_batches(word_data_bin, flag):
+    """Each masking flag of the task changes its batches the way it should (dict ids are in frequency order)."""
+    on = {"mask_multiple_length": dict(mask_multiple_length=3),
+          "mask_stdev": dict(mask_multiple_length=3, mask_stdev=1.5),
+          "freq_weighted_replacement": dict(random_token_prob=1.0, freq_weighted_replacement=True),
+          "leave_unmasked_prob": dict(leave_unmasked_prob=1.0),
+          "random_token_prob": dict(random_token_prob=1.0)}[flag]
+    off = {"mask_stdev": dict(mask_multiple_length=3), "freq_weighted_replacement": dict(random_token_prob=1.0)}.get(
+        flag, {})
+    (with_flag, without) = (batches(make_task(word_data_bin, mask_prob=0.3, **options), count=4)
+                            for options in (on, off))
+    task = make_task(word_data_bin)
+    pad, mask_idx = task.source_dictionary.pad(), task.mask_idx
+    if flag in ("mask_multiple_length", "mask_stdev"):
+        def short_inner_runs(bs):  # runs of 1-2 selected tokens away from the row's end
+            return sum(run < 3 and not at_end for b in bs for run, at_end in runs_of_selected(b, pad))
+        if flag == "mask_multiple_length":
+            assert short_inner_runs(with_flag) == 0 and short_inner_runs(without) > 20
+        else:
+            assert short_inner_runs(with_flag) > 5 and short_inner_runs(without) == 0
+        return
+    selected = [b["target"].ne(pad) for b in with_flag]
+    source = [b["net_input"]["src_tokens"][s] for b, s in zip(with_flag, selected)]
+    original = [b["target"][s] for b, s in zip(with_flag, selected)]
+    if flag == "leave_unmasked_prob":
+        assert all(torch.equal(s, o) for s, o in zip(source, original))
+    elif flag == "random_token_prob":
+        assert not any(s.eq(mask_idx).any() for s in source) and sum(int(s.ne(o).sum()) for s, o in
+                                                                      zip(source, original)) > 100
+    else:
+        uniform = torch.cat([b["net_input"]["src_tokens"][b["target"].ne(pad)] for b in without]).float().mean()
+        assert torch.cat(source).float().mean() < 0.5 * uniform  # frequent symbols (small ids) drawn more
+
+
 def sentencepiece_bin(tmp_path):
     """A tiny data-bin whose dict.txt holds sentencepiece pieces (▁ starts a word)."""
     d = Dictionary()

@@ -6,7 +6,7 @@ import runpy
 import pytest
 from fairseq import options
 
-from conftest import REPO
+from helpers import REPO
 
 COLLAPSE = runpy.run_path(os.path.join(REPO, "examples", "repro", "collapse.py"))
 

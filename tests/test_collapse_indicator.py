@@ -5,7 +5,7 @@ import torch
 from fairseq import metrics
 
 import maelm_fairseq.criterions.maelm as criterion_module
-from conftest import TINY_TRAIN, logged_values, run_cli
+from helpers import TINY_TRAIN, logged_values, run_cli
 from maelm_fairseq.criterions.maelm import COLLAPSE_ROWS, MaelmCriterion, encoder_collapse_logs
 from model_factory import batch, build, pretraining_task
 

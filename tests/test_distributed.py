@@ -10,7 +10,7 @@ import socket
 import pytest
 import torch
 
-from conftest import BIN, REPO, TINY_TRAIN, logged_values, run_cli
+from helpers import BIN, REPO, TINY_TRAIN, logged_values, run_cli
 
 K = 4
 CONFIGS = {

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from model_factory import TINY, batch, build, pretraining_task
+from maelm_fairseq.modules import transformer_layer
 from maelm_fairseq.modules.transformer_layer import Packing, unpad_wanted
 
 CONFIGS = {
@@ -91,9 +92,19 @@ def test_packing_round_trip_and_segments():
     assert p.cu_seqlens.tolist() == [0, 2, 4, 4]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (FlashAttention varlen path)")
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available() or transformer_layer.varlen_attn is None,
+                    reason="needs a CUDA device and torch.nn.attention.varlen (torch >= 2.10): FlashAttention varlen "
+                           "attention over the packed tokens")
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_varlen_attention_on_gpu_matches_padded(task, dtype):
+def test_varlen_attention_on_gpu_matches_padded(task, dtype, monkeypatch):
+    calls, original = [], transformer_layer.varlen_attn
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(transformer_layer, "varlen_attn", counted)
     torch.manual_seed(0)
     cfg = dict(TINY, **CONFIGS["threeml_cross"])
     plain = build("maelm_tiny", task, **cfg, unpad="never").cuda().to(dtype).eval()
@@ -102,5 +113,7 @@ def test_varlen_attention_on_gpu_matches_padded(task, dtype):
     src, target = batch(task, rows=5, length=40, mask_prob=0.4, seed=3)
     src, target = src.cuda(), target.cuda()
     a = plain(src, masked_tokens=target.ne(1))[0].float()
+    assert not calls  # the padded path never packs
     b = fast(src, masked_tokens=target.ne(1))[0].float()
+    assert calls  # the packed path ran FlashAttention varlen, not the padded-scores fallback
     torch.testing.assert_close(b, a, atol=3e-2, rtol=3e-2)

@@ -4,8 +4,8 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
-from finetune_fixtures import CPU_ENV, pair_data_bin, pretrained_checkpoint, sp_data_bin, squad_data  # noqa: F401
+from finetune_fixtures import CPU_ENV
+from helpers import REPO
 
 GLUE = os.path.join(REPO, "examples", "glue", "run.py")
 SQUAD = os.path.join(REPO, "examples", "squad", "run.sh")

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from conftest import logged_values, run_cli
-from finetune_fixtures import CPU_ENV, pair_data_bin, pretrained_checkpoint, sp_data_bin  # noqa: F401
+from finetune_fixtures import CPU_ENV
+from helpers import logged_values, run_cli
 
 FINETUNE = ["--user-dir", "maelm_fairseq", "--task", "sentence_prediction", "--arch", "maelm_tiny",
             "--num-classes", 2, "--init-token", 0, "--separator-token", 2, "--shorten-method", "truncate",

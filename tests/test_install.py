@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, TINY_TRAIN, run_cli
+from helpers import REPO, TINY_TRAIN, run_cli
 
 PATCH_PATH = os.path.join(REPO, "tools", "patch_fairseq_0122.py")
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from fairseq.data import data_utils
 
-from conftest import REPO
+from helpers import REPO
 from maelm_fairseq.evaluation.masked_lm import masked_lm_bits, unigram_log2_probs, unigram_reference_bits
 from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
 

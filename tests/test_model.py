@@ -5,7 +5,7 @@ import pytest
 import torch
 from fairseq.models.roberta import RobertaModel
 
-from model_factory import TINY, batch, build, finetuning_task, pretraining_task
+from model_factory import TINY, batch, build, build_squad, finetuning_task, pretraining_task
 from maelm_fairseq.modules.relative_position import relative_position_bucket
 
 torch.manual_seed(0)
@@ -129,11 +129,26 @@ def test_every_parameter_gets_gradient(task, overrides):
 
 
 def test_mask_row_gets_gradient_only_through_decoder_fill_and_softmax(task):
+    """The tied <mask> row of the input embedding is read twice, as the fill of masked slots before the decoder and
+    as an output row of the tied LM head: its gradient is those two parts and nothing from the encoder's input."""
     model = build("maelm_tiny", task, **TINY)
     lookups = capture(model.encoder.sentence_encoder.embed_tokens)
+    decoder_calls = capture(model.encoder.decoder)
+    head_features = capture(model.encoder.lm_head.layer_norm)  # what the tied output projection multiplies
     src, target = batch(task)
-    model(src, masked_tokens=target.ne(1))
+    predicted = target.ne(1)
+    logits, _ = model(src, masked_tokens=predicted)
     assert not any((call[0][0] == task.mask_idx).any() for call in lookups)
+    decoder_input = decoder_calls[0][0][0]
+    decoder_input.retain_grad()
+    logits.retain_grad()
+    torch.nn.functional.cross_entropy(logits, target[predicted]).backward()
+
+    through_fill = decoder_input.grad[src.eq(task.mask_idx)].sum(0)
+    through_softmax = logits.grad[:, task.mask_idx] @ head_features[0][2].detach()
+    assert through_fill.abs().sum() > 0 and through_softmax.abs().sum() > 0
+    mask_row = model.encoder.sentence_encoder.embed_tokens.weight.grad[task.mask_idx]
+    torch.testing.assert_close(mask_row, through_fill + through_softmax, atol=1e-6, rtol=1e-5)
 
 
 def test_initial_loss_is_log2_vocab(task):
@@ -275,7 +290,9 @@ def test_bf16_forward_on_cpu(task):
     assert (logits.float() - reference).abs().max() < 0.1
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA device: fp16 and bf16 forward and backward of the model on the GPU")
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_forward_backward_on_gpu(task, dtype):
     model = build("maelm_tiny", task, **TINY).cuda().to(dtype)
@@ -299,7 +316,11 @@ def test_task_refuses_bad_masking_options(bad):
 
 
 def test_glue_model_loads_a_squad_finetuned_checkpoint(task):
+    squad = build_squad("maelm_tiny", task, **TINY)
+    state = dict(squad.state_dict())
+    assert any(k.startswith("squad_head.") for k in state)  # what a maelm_squad checkpoint adds
     glue = build("maelm_tiny", finetuning_task(task), **TINY)
-    state = dict(glue.state_dict())
-    state["squad_head.span.weight"] = torch.zeros(2, 32)  # what a maelm_squad checkpoint adds
-    glue.load_state_dict(state, strict=True)
+    glue.load_state_dict(dict(state), strict=True)
+    assert glue.state_dict().keys() == {k for k in state if not k.startswith("squad_head.")}
+    for name, tensor in glue.state_dict().items():
+        assert torch.equal(tensor, state[name])

@@ -15,6 +15,8 @@ from preprocess.pretrain import prepare_corpus
 from preprocess.text_stream import collapse_blank_lines
 from preprocess.tokenizers import load_tokenizer
 
+from helpers import fairseq_train, record_workers
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 CORPUS = FIXTURES / "corpus.txt"
@@ -155,20 +157,6 @@ def test_several_inputs_are_concatenated(tmp_path, valid_text, capsys):
     assert f"(train {2 * n_docs}, valid 2)" in capsys.readouterr().out
 
 
-def record_workers(monkeypatch):
-    """Wrap the parallel map so a test can see how many workers the pipeline asked for."""
-    import preprocess.parallel_encode as parallel_encode
-
-    seen, original = [], parallel_encode.ordered_parallel_map
-
-    def recording(function, items, workers, initializer, initargs):
-        seen.append(workers)
-        return original(function, items, workers, initializer, initargs)
-
-    monkeypatch.setattr(parallel_encode, "ordered_parallel_map", recording)
-    return seen
-
-
 def test_workers_give_identical_output(tmp_path, sp_bin, valid_text, monkeypatch):
     seen = record_workers(monkeypatch)
     parallel = prepare(tmp_path / "bin", "--sp-model", sp_bin / "sentencepiece.model", "--valid-input", valid_text, "--workers", 2)
@@ -246,14 +234,14 @@ def test_fastbpe_learns_codes_and_round_trips_to_moses_tokens(tmp_path, valid_te
     assert (reused / "train.bin").read_bytes() == (data_bin / "train.bin").read_bytes()
 
 
-def run_cli(*args):
+def run_prepare_corpus(*args):
     return subprocess.run([sys.executable, str(REPO / "preprocess" / "pretrain" / "prepare_corpus.py"), *map(str, args)],
                           capture_output=True, text=True)
 
 
 def test_help_and_missing_input_give_one_clear_line(tmp_path):
-    assert "--tokenizer" in run_cli("--help").stdout
-    result = run_cli("--input", tmp_path / "nope.txt", "--output", tmp_path / "bin")
+    assert "--tokenizer" in run_prepare_corpus("--help").stdout
+    result = run_prepare_corpus("--input", tmp_path / "nope.txt", "--output", tmp_path / "bin")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: input file not found — check the path given to --input/--valid-input"
 
@@ -284,25 +272,10 @@ def test_empty_corpus_and_empty_valid_split_fail(tmp_path, capsys):
     assert "valid split is empty" in capsys.readouterr().err
 
 
-TINY_ROBERTA = ["--arch", "roberta_base", "--encoder-layers", "1", "--encoder-embed-dim", "32",
-                "--encoder-ffn-embed-dim", "64", "--encoder-attention-heads", "2"]
-
-
-def fairseq_train(data_bin, save_dir, *task_flags, model=TINY_ROBERTA):
-    command = [
-        str(Path(sys.executable).parent / "fairseq-train"), str(data_bin), *task_flags, *model, "--max-update", "3", "--cpu", "--optimizer", "adam", "--lr", "1e-4",
-        "--batch-size", "4", "--no-save", "--num-workers", "0", "--log-format", "simple", "--save-dir", str(save_dir),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "done training" in result.stderr + result.stdout
-
-
 def test_stock_masked_lm_trains_on_the_bin(sp_bin, tmp_path):
     fairseq_train(sp_bin, tmp_path, "--task", "masked_lm", "--criterion", "masked_lm", "--sample-break-mode", "complete_doc")
 
 
-@pytest.mark.skipif(not (REPO / "maelm_fairseq" / "tasks" / "maelm.py").is_file(), reason="maelm task not in this checkout")
 def test_maelm_task_trains_on_the_bin(sp_bin, tmp_path):
     args = options.parse_args_and_arch(
         options.get_training_parser(), [str(sp_bin), "--user-dir", str(REPO / "maelm_fairseq"), "--task", "maelm", "--arch", "maelm_tiny"]

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO, TINY_TRAIN, run_cli
+from helpers import REPO, TINY_TRAIN, run_cli
 from maelm_fairseq.analysis.effective_rank import (Gram, effective_rank, energy_count, mask_subspace_stats,
                                                    spectrum_stats)
 from maelm_fairseq.analysis.rank_cli import choose_masks, hidden_states

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import BIN, REPO, run_cli
+from helpers import BIN, REPO, run_cli
 
 HERE = os.path.join(REPO, "examples", "pretrain")
 CONFIG_DIR = os.path.join(HERE, "config")

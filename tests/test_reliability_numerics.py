@@ -10,9 +10,12 @@ import sys
 import pytest
 import torch
 
-from conftest import TINY_TRAIN
+from helpers import TINY_TRAIN
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU"))]
+DEVICES = ["cpu", pytest.param("cuda", marks=[
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(),
+                       reason="needs a CUDA device: fairseq's --fp16 loss scaler on the GPU (flattened fp16 grads)")])]
 
 
 def train_in_process(data, save_dir, *extra, device="cpu"):

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from conftest import BIN, REPO, TINY_TRAIN, run_cli
+from helpers import BIN, REPO, TINY_TRAIN, run_cli
 
 
 def losses_by_update(output):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 REPRO = os.path.join(REPO, "examples", "repro")
 RUN_SH = os.path.join(REPRO, "run.sh")

@@ -3,7 +3,7 @@ also trains under stock masked_lm, checkpoints reload, and masks are determinist
 import pytest
 import torch
 
-from conftest import TINY_TRAIN, logged_values, run_cli
+from helpers import TINY_TRAIN, logged_values, run_cli
 
 SHRINK = ["--encoder-layers", 2, "--encoder-embed-dim", 64, "--encoder-ffn-embed-dim", 128,
           "--encoder-attention-heads", 2]

@@ -66,8 +66,8 @@ class MaelmTask(MaskedLMTask):
             return super().load_dataset(split, epoch, combine, **kwargs)
         lines = self._load_lines(split, epoch, combine)
         cfg, dictionary = self.cfg, self.source_dictionary
-        shorten = cfg.shorten_method if split in cfg.shorten_data_split_list.split(",") or \
-            not cfg.shorten_data_split_list else "none"
+        shortened_splits = cfg.shorten_data_split_list.split(",") if cfg.shorten_data_split_list else [split]
+        shorten = cfg.shorten_method if split in shortened_splits else "none"  # maybe_shorten_dataset's rule
         block = cfg.tokens_per_sample - 1  # one less for <s>
         blocks = ShortenedTokenBlocks(lines, block, cfg.sample_break_mode, dictionary.pad(), dictionary.eos(),
                                       shorten=shorten, max_line=block, seed=cfg.seed)
