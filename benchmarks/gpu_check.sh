@@ -34,16 +34,15 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-# The tests that skip without CUDA: these files, the tests named for the GPU or parametrized with "cuda".
-CUDA_TESTS=(tests/test_fast_paths.py tests/test_model.py tests/test_reliability_numerics.py)
+# The tests that need CUDA carry the `cuda` marker (tests/conftest.py).
 if [ "$DRY_RUN" = 1 ]; then
-    TEST_CMD=("$PYTHON" -m pytest "${CUDA_TESTS[@]}" -k "gpu or cuda" --collect-only -q)
+    TEST_CMD=("$PYTHON" -m pytest tests -m cuda --collect-only -q)
     STEP_CMD=("$PYTHON" benchmarks/step_time.py --device cpu --size reduced --steps 1 --warmup 0 --batch-size 2
               --seq-len 32 --vocab 500 --systems threeml_self --out "$OUT.step_time")
     PIPE_CMD=("$PYTHON" benchmarks/input_pipeline.py --quick --seq-lens 512 --mask-probs 0.5 --workers 1,2
               --out "$OUT.input_pipeline")
 else
-    TEST_CMD=("$PYTHON" -m pytest "${CUDA_TESTS[@]}" -k "gpu or cuda" -rA -q)
+    TEST_CMD=("$PYTHON" -m pytest tests -m cuda -rA -q)
     STEP_CMD=("$PYTHON" benchmarks/step_time.py --device cuda --size base --dtype bf16 --batch-size 32
               --out "$OUT.step_time")
     PIPE_CMD=("$PYTHON" benchmarks/input_pipeline.py --workers 1,2,4 --seconds 1.5 --out "$OUT.input_pipeline")

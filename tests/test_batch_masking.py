@@ -16,7 +16,7 @@ from fairseq.data import BaseWrapperDataset, Dictionary, MaskTokensDataset, Toke
 from fairseq.data.indexed_dataset import make_builder
 from fairseq.data.shorten_dataset import RandomCropDataset, TruncateDataset
 
-from conftest import REPO
+from helpers import REPO
 from maelm_fairseq.data.batch_masking import BatchMasker
 from maelm_fairseq.data.keyed_random import KeyedRandom
 from maelm_fairseq.data.token_blocks import ShortenedTokenBlocks
