@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from conftest import run_cli
-from finetune_fixtures import CPU_ENV, sp_data_bin  # noqa: F401
+from finetune_fixtures import CPU_ENV
+from helpers import run_cli
 from maelm_fairseq.evaluation.glue_predict import submission_score
 from preprocess.glue import prepare_glue
 

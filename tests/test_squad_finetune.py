@@ -7,8 +7,8 @@ import pytest
 import torch
 from fairseq import metrics
 
-from conftest import logged_values, run_cli
-from finetune_fixtures import CPU_ENV, pretrained_checkpoint, sp_data_bin, squad_data, squad_run  # noqa: F401
+from finetune_fixtures import CPU_ENV
+from helpers import logged_values, run_cli
 from maelm_fairseq.criterions.squad import SquadCriterion
 from maelm_fairseq.squad.evaluate import normalize_answer
 from maelm_fairseq.squad.predictions import WindowLogits

@@ -6,12 +6,13 @@ import re
 
 import pytest
 
-from conftest import run_cli
-from finetune_fixtures import (CPU_ENV, SQUAD_JSON, pretrained_checkpoint, sp_data_bin, squad_data,  # noqa: F401
-                               squad_run)
+from finetune_fixtures import CPU_ENV, SQUAD_JSON
+from helpers import run_cli
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.squad.evaluate import evaluate_prediction_files, read_gold_answers
-from test_squad_finetune import V2_METRICS
+
+V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
+              "best_exact_thresh", "best_f1", "best_f1_thresh")
 
 
 def logged_metrics(line):

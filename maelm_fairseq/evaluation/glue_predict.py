@@ -17,11 +17,10 @@ import sys
 
 import torch
 
-from ..errors import UserInputError
+from ..errors import UserInputError, console_main
 from .inference import build_finetuned, read_checkpoint, validation_batches
 
 MANIFEST = "submission.json"  # written by preprocess/glue/prepare_glue.py
-USAGE_ERROR = 2
 FIX = "pass the checkpoint_best.pt of this task's fine-tuning (examples/glue/run.py)"
 
 
@@ -105,13 +104,10 @@ def build_parser():
     return parser
 
 
+@console_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        files = predict(args.checkpoint, args.data)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+    files = predict(args.checkpoint, args.data)
     write_submission(args.out, files)
     print("wrote " + ", ".join(f"{os.path.join(args.out, name)} ({len(rows)} rows)" for name, rows in files.items()))
     return 0

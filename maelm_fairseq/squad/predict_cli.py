@@ -21,12 +21,11 @@ import sys
 import torch
 
 from ..criterions.squad import WINDOWS_KEY, SquadCriterion
-from ..errors import UserInputError
+from ..errors import UserInputError, console_main
 from ..evaluation.inference import build_finetuned, read_checkpoint, validation_batches
 from .predictions import predict_answers
 
 SPLIT = "valid"  # prepare_squad.py writes the questions of --valid-json there
-USAGE_ERROR = 2
 FIX = "pass the checkpoint_best.pt of a SQuAD fine-tuning (examples/squad/run.sh)"
 
 
@@ -76,16 +75,13 @@ def build_parser():
     return parser
 
 
+@console_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        if not os.path.isfile(os.path.join(args.data, f"{SPLIT}.pt")):
-            raise UserInputError(f"--data {args.data}: no {SPLIT}.pt — write it with preprocess/squad/prepare_squad.py "
-                                 f"--valid-json QUESTIONS.json --output {args.data}")
-        answers, null_scores, metrics = predict(args.checkpoint, args.data, args.null_score_diff_threshold)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+    if not os.path.isfile(os.path.join(args.data, f"{SPLIT}.pt")):
+        raise UserInputError(f"--data {args.data}: no {SPLIT}.pt — write it with preprocess/squad/prepare_squad.py "
+                             f"--valid-json QUESTIONS.json --output {args.data}")
+    answers, null_scores, metrics = predict(args.checkpoint, args.data, args.null_score_diff_threshold)
     paths = write_submission(args.out, answers, null_scores)
     print(f"wrote {' and '.join(paths)} ({len(answers)} questions)")
     print(" | ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
