@@ -10,7 +10,7 @@ setup(
     name="maelm-fairseq",
     version="0.1.0",
     description="MAE-LM / 3ML masked-language-model pretraining as a fairseq extension",
-    packages=find_packages(include=["maelm_fairseq", "maelm_fairseq.*"]),
+    packages=find_packages(include=["maelm_fairseq", "maelm_fairseq.*", "preprocess", "preprocess.*"]),
     python_requires=">=3.9",
     install_requires=[
         "fairseq==0.12.2",
@@ -26,10 +26,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7"],
-        "hf": ["transformers"],
-        # NVIDIA apex is not on PyPI (the PyPI name "apex" is an unrelated package): build it from NVIDIA's
-        # source when you want fused kernels; fairseq uses it when importable and torch's kernels otherwise.
-        "apex": [],
+        "hf": ["transformers>=5"],  # the exported modeling code (maelm-export-hf) is written for transformers 5
     },
     entry_points={
         "console_scripts": [

@@ -1,22 +1,13 @@
-"""Encode lines with a pool of workers, in order, with bounded memory.
-
-`multiprocessing.Pool.imap` pulls its whole input iterator into the task queue as fast as it can, so on a
-large file memory grows with the file. Here at most `workers * BATCHES_IN_FLIGHT_PER_WORKER` batches are
-submitted ahead of the one being consumed, which keeps memory flat while preserving line order.
-"""
+"""Encode lines with a pool of workers (preprocess/process_pool.py), in order, with bounded memory."""
 import collections
-import multiprocessing
 import time
 from dataclasses import dataclass, field
-from itertools import islice
 
 from tqdm import tqdm
 
+from preprocess.process_pool import LINES_PER_BATCH, batched, ordered_parallel_map
 from preprocess.text_stream import collapse_blank_lines
 from preprocess.tokenizers import load_tokenizer
-
-LINES_PER_BATCH = 1024
-BATCHES_IN_FLIGHT_PER_WORKER = 8
 
 _worker_tokenizer = None
 _worker_counts_symbols = False
@@ -38,29 +29,6 @@ def _encode_batch(lines):
             if line:
                 counts.update(line.split(" "))
     return encoded, counts, sum(len(line.encode("utf-8")) + 1 for line in lines)
-
-
-def ordered_parallel_map(function, items, workers, initializer, initargs):
-    """Like Pool.imap (results in input order) but never more than a fixed number of items ahead."""
-    if workers <= 1:
-        initializer(*initargs)
-        yield from map(function, items)
-        return
-    window = workers * BATCHES_IN_FLIGHT_PER_WORKER
-    with multiprocessing.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        pending = collections.deque()
-        for item in items:
-            pending.append(pool.apply_async(function, (item,)))
-            if len(pending) >= window:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-
-
-def batched(iterable, size):
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def encode_batches(tokenizer_dir, lines, workers, desc="encode", total_bytes=None, meter=None, count_symbols=False):

@@ -10,7 +10,7 @@ from fairseq import options, tasks
 from fairseq.data import Dictionary, data_utils
 
 from preprocess.fairseq_dict import RESERVED_SYMBOLS
-from preprocess.parallel_encode import ordered_parallel_map
+from preprocess.process_pool import ordered_parallel_map
 from preprocess.pretrain import prepare_corpus
 from preprocess.text_stream import collapse_blank_lines
 from preprocess.tokenizers import load_tokenizer

@@ -13,12 +13,9 @@ Layout per task (what fairseq's sentence_prediction task reads):
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from preprocess.errors import fail
 from preprocess.glue.read_tsv import read_split, read_test_split

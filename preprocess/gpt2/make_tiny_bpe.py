@@ -8,11 +8,8 @@ format, which fairseq's `gpt2_bpe_utils.get_encoder` reads unchanged. It produce
 import argparse
 import collections
 import json
-import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fairseq.data.encoders.gpt2_bpe_utils import Encoder, bytes_to_unicode
 

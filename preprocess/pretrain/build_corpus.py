@@ -21,14 +21,11 @@ import gzip
 import hashlib
 import os
 import re
-import sys
 import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python preprocess/pretrain/build_corpus.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from preprocess.errors import fail
 

@@ -9,13 +9,10 @@ The GLUE and SQuAD pipelines read tokenizer.json and dict.txt from this director
 """
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python preprocess/pretrain/prepare_corpus.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from maelm_fairseq.data.fork_dictionary import write_repository_dict
 from preprocess.errors import fail
@@ -104,7 +101,7 @@ def set_up_tokenizer(args, output, train_text, scratch):
         shutil.copyfile(args.gpt2_vocab_bpe, output / "vocab.bpe")
         write_manifest(output, "gpt2", {"encoder_json": "encoder.json", "vocab_bpe": "vocab.bpe"})
     else:
-        from preprocess.tokenizers.fastbpe_tokenizer import learn_codes
+        from preprocess.tokenizers.fastbpe_codes import learn_codes
 
         if args.bpe_codes:
             shutil.copyfile(args.bpe_codes, output / "bpe.codes")

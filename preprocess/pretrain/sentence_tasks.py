@@ -23,13 +23,10 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python preprocess/pretrain/sentence_tasks.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from preprocess.errors import fail
 from preprocess.pretrain.build_corpus import read_documents_table

@@ -7,11 +7,8 @@ prepared by the MAE-LM repository) takes --tokenizer maelm-sentencepiece --sp-mo
 """
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch
 from tqdm import tqdm
