@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from fairseq.data import Dictionary
 
+from maelm_fairseq.errors import UserInputError
+from maelm_fairseq.squad.feature_file import answer_text, load_features
 from preprocess.pretrain import prepare_corpus
 from preprocess.squad import prepare_squad
-from preprocess.squad.load_features import answer_text, load_features
 from preprocess.tokenizers import load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,5 +160,6 @@ def test_load_features_rejects_other_files(tmp_path):
     import torch
 
     torch.save({"features": []}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a maelm-squad-features"):
+    with pytest.raises(UserInputError, match="other.pt is not a maelm-squad-features v1 file: write it with "
+                                             "preprocess/squad/prepare_squad.py"):
         load_features(tmp_path / "other.pt")

@@ -10,6 +10,8 @@ from fairseq import metrics
 from finetune_fixtures import CPU_ENV
 from helpers import logged_values, run_cli
 from maelm_fairseq.criterions.squad import SquadCriterion
+from maelm_fairseq.errors import UserInputError
+from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION
 from maelm_fairseq.squad.evaluate import normalize_answer
 from maelm_fairseq.squad.predictions import WindowLogits
 from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
@@ -108,13 +110,24 @@ def test_squad_checkpoint_reloads_with_the_same_scores(squad_run, squad_data):
 
 
 def test_missing_feature_directory_is_named_with_the_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="dict.txt not found: DATA must be the --output directory of "
-                                                "preprocess/squad/prepare_squad.py"):
+    with pytest.raises(UserInputError, match="dict.txt not found: DATA must be the --output directory of "
+                                             "preprocess/squad/prepare_squad.py"):
         SquadTask.setup_task(SquadConfig(data=str(tmp_path)))
     (tmp_path / "dict.txt").write_text("a 1\n")
     task = SquadTask.setup_task(SquadConfig(data=str(tmp_path)))
-    with pytest.raises(FileNotFoundError, match="valid.pt not found: write it with preprocess/squad/prepare_squad.py"):
+    with pytest.raises(UserInputError, match="valid.pt not found: write it with preprocess/squad/prepare_squad.py"):
         task.load_dataset("valid")
+
+
+def test_features_longer_than_the_positions_are_refused_with_the_fix(tmp_path):
+    (tmp_path / "dict.txt").write_text("a 1\n")
+    torch.save({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "max_seq_length": 384, "features": []},
+               tmp_path / "valid.pt")
+    task = SquadTask.setup_task(SquadConfig(data=str(tmp_path), max_positions=256))
+    with pytest.raises(UserInputError, match=r"valid.pt was made with --max-seq-length 384 > --max-positions 256: "
+                                             r"re-run preprocess/squad/prepare_squad.py with --max-seq-length 256"):
+        task.load_dataset("valid")
+    assert "valid" not in task.datasets
 
 
 def one_token_windows(task):

@@ -1,4 +1,4 @@
-"""fairseq dataset over SQuAD features written by preprocess/squad/prepare_squad.py ({split}.pt).
+"""fairseq dataset over the features of one SQuAD features file (read by feature_file.load_features).
 
 Each item is one sliding window: input ids `<s> question </s> </s> context </s>`, p_mask (1 where no answer may
 start or end), and the start/end labels (0 = `<s>` for an unanswerable question or an answer outside the window,
@@ -7,22 +7,6 @@ start or end), and the start/end labels (0 = `<s>` for an unanswerable question 
 import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
-
-FORMAT_NAME = "maelm-squad-features"  # written by preprocess/squad/load_features.py's counterpart
-FORMAT_VERSION = 1
-
-
-def load_feature_file(path):
-    """The stored dict (metadata, `examples`, `features`), or a one-line error naming the file and the fix."""
-    try:
-        stored = torch.load(path, weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} not found: write it with preprocess/squad/prepare_squad.py "
-                                f"(--train-json/--valid-json ... --output {path.rsplit('/', 1)[0]})") from None
-    if not isinstance(stored, dict) or stored.get("format") != FORMAT_NAME or stored.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} is not a {FORMAT_NAME} v{FORMAT_VERSION} file: "
-                         "write it with preprocess/squad/prepare_squad.py")
-    return stored
 
 
 class SquadFeatureDataset(FairseqDataset):

@@ -11,6 +11,8 @@ re-tokenisation is needed (preprocess/squad/README.md describes the feature form
 import math
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
+from .feature_file import span_text
+
 
 class WindowLogits(NamedTuple):
     """What the model says about one feature: the top start and end (position, logit) pairs and the null score."""
@@ -32,12 +34,6 @@ def window_spans(logits: WindowLogits, p_mask, max_context, max_answer_length: i
             if is_context(end) and start <= end < start + max_answer_length:
                 spans.append((start_logit + end_logit, start, end))
     return sorted(spans, reverse=True)
-
-
-def span_text(context: str, offsets, start: int, end: int) -> str:
-    """Context text from the first character of token `start` to the last of token `end`. A piece that begins a
-    word also covers the space before it, hence the strip."""
-    return context[int(offsets[start][0]):int(offsets[end][1])].strip()
 
 
 def predict_answers(examples: List[dict], features: List[dict], outputs: Dict[int, WindowLogits],

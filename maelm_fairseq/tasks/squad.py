@@ -17,10 +17,12 @@ from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING, OmegaConf, open_dict
 
 from ..criterions.squad import WINDOWS_KEY
+from ..errors import UserInputError
 from ..modules.squad_span_head import attach_squad_head
 from ..squad.evaluate import squad_evaluate
 from ..squad.evaluation_meter import V1_METRICS, V2_METRICS, SquadEvaluationMeter
-from ..squad.feature_dataset import SquadFeatureDataset, load_feature_file
+from ..squad.feature_dataset import SquadFeatureDataset
+from ..squad.feature_file import WRITER, load_features
 from ..squad.predictions import predict_answers
 
 
@@ -48,17 +50,18 @@ class SquadTask(FairseqTask):
     def setup_task(cls, cfg: SquadConfig, **kwargs):
         path = os.path.join(cfg.data, "dict.txt")
         if not os.path.exists(path):
-            raise FileNotFoundError(f"{path} not found: DATA must be the --output directory of "
-                                    "preprocess/squad/prepare_squad.py")
+            raise UserInputError(f"{path} not found: DATA must be the --output directory of {WRITER}")
         dictionary = Dictionary.load(path)
         dictionary.add_symbol("<mask>")
         return cls(cfg, dictionary)
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
-        stored = load_feature_file(os.path.join(self.cfg.data, f"{split}.pt"))
+        path = os.path.join(self.cfg.data, f"{split}.pt")
+        stored = load_features(path)
         if stored["max_seq_length"] > self.cfg.max_positions:
-            raise ValueError(f"{split}.pt was made with --max-seq-length {stored['max_seq_length']} > --max-positions "
-                             f"{self.cfg.max_positions}: re-run prepare_squad.py with a smaller --max-seq-length")
+            raise UserInputError(f"{path} was made with --max-seq-length {stored['max_seq_length']} > --max-positions "
+                                 f"{self.cfg.max_positions}: re-run {WRITER} with --max-seq-length "
+                                 f"{self.cfg.max_positions} or less")
         self.stored[split] = stored
         self.datasets[split] = SquadFeatureDataset(stored["features"], split, self.dictionary.pad(), self.cfg.seed)
         return self.datasets[split]

@@ -15,7 +15,6 @@ from tqdm import tqdm
 
 from preprocess.errors import fail
 from preprocess.squad.features import build_features
-from preprocess.squad.load_features import FORMAT_NAME, FORMAT_VERSION
 from preprocess.squad.read_squad import read_examples
 from preprocess.tokenizers import MANIFEST_NAME, add_tokenizer_flags, load_tokenizer, read_manifest, tokenizer_directory
 
@@ -38,6 +37,8 @@ def build_parser():
 
 
 def convert(json_path, split, tokenizer, dictionary, args, output):
+    from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION  # the plugin imports fairseq: not for --help
+
     examples, squad_version = read_examples(json_path)
     features, unlocated = [], 0
     for index, example in enumerate(tqdm(examples, desc=f"squad {split}", mininterval=1.0, leave=False)):
