@@ -8,20 +8,19 @@ whole batch in the collater (data/batch_masking.py). `--masking per-sample` is f
 mask are a function of (seed, epoch, index).
 """
 import os
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 from fairseq import utils
 from fairseq.data import Dictionary, PrependTokenDataset, SortDataset, TokenBlockDataset, data_utils
 from fairseq.dataclass import ChoiceEnum
-from fairseq.data.indexed_dataset import _code_to_dtype
 from fairseq.data.shorten_dataset import maybe_shorten_dataset
 from fairseq.tasks import register_task
 from fairseq.tasks.language_modeling import SAMPLE_BREAK_MODE_CHOICES, SHORTEN_METHOD_CHOICES
 from fairseq.tasks.masked_lm import MaskedLMConfig, MaskedLMTask
 
 from ..data.batch_masking import BatchMaskedLMDataset, BatchMasker
+from ..data.split_checks import check_split_files
 from ..data.token_blocks import ShortenedTokenBlocks
 from ..data.word_starts import word_start_table
 from ..errors import UserInputError
@@ -139,10 +138,10 @@ PREPROCESS_HINT = "create it with fairseq-preprocess --only-source (see preproce
 
 
 def check_data_dirs(data):
-    paths = utils.split_paths(data or "")
-    if not paths:
+    if not data:  # split_paths("") is [""], never empty: test the string
         raise UserInputError("DATA (first argument of fairseq-train / task.data): no data directory given; "
                              f"pass the data-bin directory ({PREPROCESS_HINT})")
+    paths = utils.split_paths(data)
     for path in paths:
         if not os.path.isdir(path):
             raise UserInputError(f"{path}: data directory not found (DATA, the first argument of fairseq-train); "
@@ -166,57 +165,3 @@ def load_dictionary(path):
         raise UserInputError(f"{path}: the dictionary has no symbols; regenerate it with fairseq-preprocess "
                              f"from a non-empty corpus")
     return dictionary
-
-
-_MMAP_MAGIC = b"MMIDIDX\x00\x00"
-_TOKEN_SAMPLE = 1 << 22  # token ids checked against the dictionary: the first 4M of a split
-
-
-def check_split_files(split_path, dictionary):
-    """Cheap consistency checks of fairseq's mmap .bin/.idx pair, before fairseq's reader fails obscurely.
-
-    Reads only the index header, its last pointer and size, and the first 4M token ids: the .idx must be
-    complete, the .bin must have exactly the bytes the .idx describes, and token ids must fit the dictionary."""
-    idx, bin_ = split_path + ".idx", split_path + ".bin"
-    have_idx, have_bin = os.path.isfile(idx), os.path.isfile(bin_)
-    if not (have_idx or have_bin):
-        return  # no split at all (or another dataset implementation): reported by the caller
-    if have_idx != have_bin:
-        missing, present = (bin_, idx) if have_idx else (idx, bin_)
-        raise UserInputError(f"{missing}: missing (its partner {present} exists); the .bin and .idx of a split are "
-                             f"written together by fairseq-preprocess: re-run it")
-    with open(idx, "rb") as f:
-        header = f.read(26)  # magic (9), version (<Q), dtype code (<B), number of lines (<Q)
-    if not header.startswith(_MMAP_MAGIC):
-        return  # a legacy (non-mmap) dataset: fairseq's own reader checks it
-    fix = "the .bin and .idx do not belong together or a copy was cut short; re-run fairseq-preprocess"
-    if len(header) < 26 or header[17] not in _code_to_dtype:
-        raise UserInputError(f"{idx}: truncated or corrupt index header; {fix}")
-    dtype = np.dtype(_code_to_dtype[header[17]])
-    (count,) = struct.unpack("<Q", header[18:26])
-    expected_idx = 26 + count * 12  # int32 sizes, int64 pointers
-    idx_size = os.path.getsize(idx)
-    if idx_size != expected_idx:
-        raise UserInputError(f"{idx}: {idx_size} bytes, but its header announces {count} lines "
-                             f"({expected_idx} bytes); {fix}")
-    bin_size = os.path.getsize(bin_)
-    if count == 0 or bin_size == 0:
-        raise UserInputError(f"{bin_}: the `{os.path.basename(split_path)}` split has no samples (empty corpus); "
-                             f"preprocess a corpus with text in it")
-    expected_bin = 0
-    if count:
-        index = np.memmap(idx, mode="r", dtype=np.uint8)
-        last_size = int(index[26 + (count - 1) * 4:26 + count * 4].view(np.int32)[0])
-        last_pointer = int(index[26 + count * 4 + (count - 1) * 8:26 + count * 12].view(np.int64)[0])
-        expected_bin = last_pointer + last_size * dtype.itemsize
-        del index
-    if bin_size != expected_bin:
-        raise UserInputError(f"{bin_}: {bin_size} bytes, but {idx} describes {expected_bin} bytes of tokens; {fix}")
-    if bin_size:
-        tokens = np.memmap(bin_, mode="r", dtype=dtype, shape=(bin_size // dtype.itemsize,))[:_TOKEN_SAMPLE]
-        top = int(tokens.max())
-        if top >= len(dictionary):
-            raise UserInputError(f"{bin_}: token id {top} but the dictionary "
-                                 f"{os.path.join(os.path.dirname(split_path), 'dict.txt')} has only "
-                                 f"{len(dictionary)} symbols; the data was binarized with another dict.txt: "
-                                 f"re-run fairseq-preprocess with --srcdict <that dict.txt>")
