@@ -12,7 +12,7 @@ Each cell runs the dataset through torch's DataLoader as fairseq's iterator does
 collater) with 1 or 2 worker processes, and reports real tokens (<s> included) per second from the first batch
 on, so worker start-up is left out. 1 worker = the throughput of one loader process.
 
-Loader demand: tokens/s one GPU consumes = MFU x peak FLOP/s / training FLOPs per token (benchmarks/flops.py,
+Loader demand: tokens/s one GPU consumes = MFU x peak FLOP/s / training FLOPs per token (maelm_fairseq/analysis/flops.py,
 full blocks of T tokens, p x T predicted, all of them deleted from the encoder for the systems with a decoder),
 and the loader processes that takes at the measured 1-worker rate. See benchmarks/README.md.
 """
@@ -28,11 +28,9 @@ import time
 import numpy as np
 import torch
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from benchmarks.flops import PEAK_FLOPS, train_flops  # noqa: E402
-from benchmarks.step_time import SIZES, SYSTEMS, shape_of  # noqa: E402
+from maelm_fairseq.analysis.flops import PEAK_FLOPS, train_flops
+from step_time import SIZES, SYSTEMS, shape_of  # the sibling script: same sizes and systems
 
 PIPELINES = {"fairseq": "per-sample", "ours": "batched"}  # label: --masking
 TARGET = 1e6  # tokens/s per loader process at T=512 (issue 14)
@@ -147,7 +145,7 @@ def markdown(cells, demand_rows, meta):
         lines += ["", f"Target >= {TARGET / 1e6:g} M tokens/s per loader process at T=512: "
                       f"{'met' if worst >= TARGET else 'NOT met'} (lowest 1-worker rate {worst / 1e6:.2f} M)."]
     lines += ["", f"Loader demand of one GPU at {100 * meta['mfu']:g} % MFU of {meta['peak_tflops']:g} TFLOP/s "
-                  f"(training FLOPs per token from benchmarks/flops.py, full blocks), and loader processes needed "
+                  f"(training FLOPs per token from maelm_fairseq/analysis/flops.py, full blocks), and loader processes needed "
                   f"at the 1-worker rates above:", "",
               "| size | system | T | p | GFLOP/token | tokens/s per GPU | workers fairseq | workers ours |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]

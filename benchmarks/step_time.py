@@ -7,7 +7,7 @@
 Each system trains (forward + backward + AdamW step, fairseq's `masked_lm` criterion) on the same rows of the
 pydoc-topics corpus, cut by fairseq's own data path (`--sample-break-mode complete_doc`, blocks of uneven length)
 and masked by fairseq's MaskTokensDataset. After warm-up the median of --steps steps is reported, with input
-tokens/s, peak memory, the theoretical training FLOPs per input token (benchmarks/flops.py) and the step time
+tokens/s, peak memory, the theoretical training FLOPs per input token (maelm_fairseq/analysis/flops.py) and the step time
 relative to stock RoBERTa next to the FLOPs ratio. See benchmarks/README.md.
 """
 import argparse
@@ -25,11 +25,9 @@ from dataclasses import dataclass
 
 import torch
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from benchmarks.flops import PEAK_FLOPS, Shape, batch_train_flops, padded_train_flops  # noqa: E402
-from maelm_fairseq.modules.transformer_layer import unpad_wanted  # noqa: E402
+from maelm_fairseq.analysis.flops import PEAK_FLOPS, Shape, batch_train_flops, padded_train_flops
+from maelm_fairseq.modules.transformer_layer import unpad_wanted
 
 SIZES = {  # layers, dim, ffn, heads, default seq len, default batch (CPU, GPU), default vocab
     # reduced keeps base's depth (12 layers: the 2-layer decoder stays 1/6 of the encoder) and its head-to-layer

@@ -1,6 +1,4 @@
-"""benchmarks/flops.py against torch's own FLOP counter on tiny shapes (no padding, fp32, CPU)."""
-import os
-import sys
+"""maelm_fairseq/analysis/flops.py against torch's own FLOP counter on tiny shapes (no padding, fp32, CPU)."""
 
 import pytest
 import torch
@@ -9,8 +7,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from model_factory import TINY, build, pretraining_task
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.flops import Shape, forward_flops, padded_train_flops, batch_train_flops  # noqa: E402
+from maelm_fairseq.analysis.flops import Shape, batch_train_flops, forward_flops, padded_train_flops
 
 
 def counted(fn):
