@@ -35,13 +35,14 @@ class CheckpointMismatch(UserInputError):
 
 
 def console_main(main):
-    """Wrap a command's `main`: a UserInputError is printed as `error: <message>` on stderr and main returns
-    USAGE_ERROR; anything else (a bug) keeps its traceback."""
+    """Wrap a command's `main`: it returns its exit status (0 when main returns nothing); a UserInputError is
+    printed as `error: <message>` on stderr and gives USAGE_ERROR; anything else (a bug) keeps its traceback."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         try:
-            return main(*args, **kwargs)
+            status = main(*args, **kwargs)
+            return 0 if status is None else status
         except UserInputError as e:
             print(f"error: {e}", file=sys.stderr, flush=True)
             return USAGE_ERROR

@@ -1,10 +1,7 @@
-"""One way to stop on bad input: a single readable line on stderr and a non-zero exit, never a traceback."""
-import sys
-
-EXIT_BAD_INPUT = 2
+"""Bad input in the preprocessing pipelines raises the project's one error type (maelm_fairseq.errors): a message
+`<path>: <what> — <fix>`, printed as one line with exit status 2 by each pipeline's `main` (console_main)."""
+from maelm_fairseq.errors import UserInputError
 
 
 def fail(path, what, fix):
-    """Print `error: <path>: <what> — <fix>` and exit with status 2."""
-    print(f"error: {path}: {what} — {fix}", file=sys.stderr, flush=True)
-    sys.exit(EXIT_BAD_INPUT)
+    raise UserInputError(f"{path}: {what} — {fix}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from maelm_fairseq.errors import UserInputError
 from preprocess.pretrain import build_corpus, prepare_corpus, sentence_tasks
 from preprocess.pretrain.build_corpus import prose_paragraphs, read_documents_table, tree_documents, write_corpus
 
@@ -253,29 +254,27 @@ def test_topic_task_is_balanced_with_topic_names(python_corpus):
 def test_topic_task_needs_two_topics(tree, tmp_path, capsys):
     write_corpus(tree_documents(tree), tmp_path / "small", valid_fraction=0.5, seed=1)
     corpus = sentence_tasks.read_corpus(tmp_path / "small")
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(UserInputError) as error:
         sentence_tasks.build_examples(corpus, "topic", min_sentences=5, where=str(tmp_path / "small"))
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    assert error.startswith(f"error: {tmp_path / 'small'}: only ") and "--min-sentences" in error
+    assert str(error.value).startswith(f"{tmp_path / 'small'}: only ") and "--min-sentences" in str(error.value)
 
 
 @pytest.fixture(scope="module")
 def gpt2_bin(tmp_path_factory):
     """A small pretraining data-bin (dict.txt + tokenizer.json) with the fixture byte-level BPE."""
     data_bin = tmp_path_factory.mktemp("gpt2-bin")
-    prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--valid-input", str(FIXTURES / "corpus.txt"),
+    assert prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--valid-input", str(FIXTURES / "corpus.txt"),
                          "--output", str(data_bin), "--tokenizer", "gpt2",
                          "--gpt2-encoder-json", str(FIXTURES / "gpt2" / "encoder.json"),
-                         "--gpt2-vocab-bpe", str(FIXTURES / "gpt2" / "vocab.bpe")])
+                         "--gpt2-vocab-bpe", str(FIXTURES / "gpt2" / "vocab.bpe")]) == 0
     return data_bin
 
 
 def test_task_cli_binarizes_with_the_pretraining_dict(python_corpus, gpt2_bin, tmp_path, capsys):
     data_bin = gpt2_bin
     out = tmp_path / "topic"
-    sentence_tasks.main([str(python_corpus), str(data_bin), str(out), "--task", "topic", "--max-train", "41",
-                         "--max-valid", "21", "--min-sentences", "20"])
+    assert sentence_tasks.main([str(python_corpus), str(data_bin), str(out), "--task", "topic", "--max-train", "41",
+                         "--max-valid", "21", "--min-sentences", "20"]) == 0
     summary = capsys.readouterr().out
     labels = (out / "raw" / "train.label").read_text().split()
     classes = sorted(set(labels))

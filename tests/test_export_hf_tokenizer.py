@@ -45,8 +45,8 @@ def prepare(out, kind, *flags):
     """Our preprocessing of the fixture corpus (train) and VALID_TEXT (valid) with `kind` (PREPARE) or `flags`."""
     valid = out.parent / "valid.txt"
     valid.write_text(VALID_TEXT)
-    prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(out), "--valid-input", str(valid),
-                         *map(str, flags or PREPARE[kind])])
+    assert prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(out), "--valid-input", str(valid),
+                         *map(str, flags or PREPARE[kind])]) == 0
     return out
 
 

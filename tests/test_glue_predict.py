@@ -22,8 +22,8 @@ FINETUNE = ["--user-dir", "maelm_fairseq", "--task", "sentence_prediction", "--c
 @pytest.fixture(scope="module")
 def glue_bin(sp_data_bin, tmp_path_factory):
     out = tmp_path_factory.mktemp("glue_bin")
-    prepare_glue.main(["--glue-dir", FIXTURES_GLUE, "--tasks", "RTE", "MNLI", "STS-B", "--tokenizer-dir",
-                       str(sp_data_bin), "--output", str(out)])
+    assert prepare_glue.main(["--glue-dir", FIXTURES_GLUE, "--tasks", "RTE", "MNLI", "STS-B", "--tokenizer-dir",
+                       str(sp_data_bin), "--output", str(out)]) == 0
     return out
 
 

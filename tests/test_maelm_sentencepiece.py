@@ -169,8 +169,8 @@ def test_corpus_data_bin_holds_the_repository_ids(tmp_path, sp_model, processor,
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(corpus_lines) + "\n")  # one document: the train split keeps the lines in order
     out = tmp_path / "bin"
-    prepare_corpus.main(["--input", str(corpus), "--valid-input", str(FIXTURES / "corpus.txt"), "--output", str(out),
-                         "--tokenizer", "maelm-sentencepiece", "--sp-model", str(sp_model)])
+    assert prepare_corpus.main(["--input", str(corpus), "--valid-input", str(FIXTURES / "corpus.txt"), "--output", str(out),
+                         "--tokenizer", "maelm-sentencepiece", "--sp-model", str(sp_model)]) == 0
     vocabulary, size, mask = ref_vocabulary(processor)
     dictionary = Dictionary.load(str(out / "dict.txt"))
     assert dictionary.add_symbol("<mask>") == mask == vocabulary["[MASK]"] == 4  # [MASK] is piece 7, after 3 aliases
@@ -204,7 +204,7 @@ def test_glue_with_the_repository_tokenizer_and_dict(tmp_path, repository_bin, p
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--tokenizer maelm-sentencepiece --sp-model" in proc.stderr  # no tokenizer.json
 
-    prepare_glue.main(flags + ["--tokenizer", "maelm-sentencepiece", "--sp-model", str(repository_bin / "sp.model")])
+    assert prepare_glue.main(flags + ["--tokenizer", "maelm-sentencepiece", "--sp-model", str(repository_bin / "sp.model")]) == 0
     vocabulary, size, mask = ref_vocabulary(processor)
     rows = [line.split("\t") for line in (FIXTURES / "glue" / "RTE" / "train.tsv").read_text().splitlines()[1:]]
     for column, name in ((1, "input0"), (2, "input1")):

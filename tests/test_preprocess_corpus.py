@@ -25,7 +25,7 @@ GPT2_FLAGS = ["--gpt2-encoder-json", str(FIXTURES / "gpt2" / "encoder.json"),
 
 
 def prepare(out, *flags, inputs=(CORPUS,)):
-    prepare_corpus.main(["--input", *map(str, inputs), "--output", str(out), *map(str, flags)])
+    assert prepare_corpus.main(["--input", *map(str, inputs), "--output", str(out), *map(str, flags)]) == 0
     return Path(out)
 
 
@@ -181,7 +181,7 @@ def test_make_tiny_bpe_learns_the_requested_merges(tmp_path):
 
     from preprocess.gpt2 import make_tiny_bpe
 
-    make_tiny_bpe.main(["--input", str(CORPUS), "--merges", "50", "--output", str(tmp_path)])
+    assert make_tiny_bpe.main(["--input", str(CORPUS), "--merges", "50", "--output", str(tmp_path)]) == 0
     assert len((tmp_path / "vocab.bpe").read_text().splitlines()) == 1 + 50
     encoder = get_encoder(str(tmp_path / "encoder.json"), str(tmp_path / "vocab.bpe"))
     line = CORPUS.read_text().splitlines()[0]
@@ -264,11 +264,10 @@ def test_flag_misuse_is_rejected(tmp_path, capsys, flags, message):
 def test_empty_corpus_and_empty_valid_split_fail(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n\n")
-    with pytest.raises(SystemExit):
-        prepare(tmp_path / "a", inputs=[empty])
+    assert prepare_corpus.main(["--input", str(empty), "--output", str(tmp_path / "a")]) == 2
     assert "empty corpus" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        prepare(tmp_path / "b", "--valid-input", empty)
+    assert prepare_corpus.main(["--input", str(CORPUS), "--output", str(tmp_path / "b"),
+                                "--valid-input", str(empty)]) == 2
     assert "valid split is empty" in capsys.readouterr().err
 
 

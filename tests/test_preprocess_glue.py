@@ -38,15 +38,15 @@ def rte_sentences(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pretrain_bin(tmp_path_factory, rte_sentences):
     out = tmp_path_factory.mktemp("pretrain") / "bin"
-    prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(out), "--vocab-size", "700",
-                         "--valid-input", str(rte_sentences)])
+    assert prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(out), "--vocab-size", "700",
+                         "--valid-input", str(rte_sentences)]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
 def glue_out(tmp_path_factory, pretrain_bin):
     out = tmp_path_factory.mktemp("glue")
-    prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "ALL", "--tokenizer-dir", str(pretrain_bin), "--output", str(out)])
+    assert prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "ALL", "--tokenizer-dir", str(pretrain_bin), "--output", str(out)]) == 0
     return out
 
 
@@ -105,7 +105,7 @@ def test_test_splits_are_optional(tmp_path, pretrain_bin):
     glue = tmp_path / "glue"
     shutil.copytree(GLUE / "RTE", glue / "RTE")
     (glue / "RTE" / "test.tsv").unlink()
-    prepare_glue.main(["--glue-dir", str(glue), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin), "--output", str(tmp_path)])
+    assert prepare_glue.main(["--glue-dir", str(glue), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin), "--output", str(tmp_path)]) == 0
     assert not (tmp_path / "RTE-bin" / "submission.json").exists()
     assert not list((tmp_path / "RTE-bin" / "input0").glob("test*"))
 
@@ -117,9 +117,8 @@ def test_a_bad_test_row_fails_even_with_skip_bad_rows(tmp_path, pretrain_bin, ca
     lines = path.read_text().splitlines()
     lines[4] = lines[4].replace("\t", " ", 1)  # line 5: one field short
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(SystemExit):
-        prepare_glue.main(["--glue-dir", str(glue), "--tasks", "QQP", "--tokenizer-dir", str(pretrain_bin),
-                           "--output", str(tmp_path / "o"), "--skip-bad-rows"])
+    assert prepare_glue.main(["--glue-dir", str(glue), "--tasks", "QQP", "--tokenizer-dir", str(pretrain_bin),
+                              "--output", str(tmp_path / "o"), "--skip-bad-rows"]) == 2
     err = capsys.readouterr().err
     assert f"error: {path}: 1 row(s) without 3 tab-separated fields and an index (line 5)" in err
     assert "test rows cannot be dropped" in err
@@ -153,15 +152,15 @@ def test_mask_index_is_identical_in_pretraining_and_fine_tuning(glue_out, pretra
 
 
 def test_tasks_flag_selects_tasks(tmp_path, pretrain_bin):
-    prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "RTE", "CoLA", "--tokenizer-dir", str(pretrain_bin),
-                       "--output", str(tmp_path), "--workers", "2"])
+    assert prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "RTE", "CoLA", "--tokenizer-dir", str(pretrain_bin),
+                       "--output", str(tmp_path), "--workers", "2"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["CoLA-bin", "RTE-bin"]
 
 
 def test_workers_give_identical_output(tmp_path, pretrain_bin, glue_out, monkeypatch):
     seen = record_workers(monkeypatch)
-    prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "MRPC", "--tokenizer-dir", str(pretrain_bin),
-                       "--output", str(tmp_path), "--workers", "2"])
+    assert prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "MRPC", "--tokenizer-dir", str(pretrain_bin),
+                       "--output", str(tmp_path), "--workers", "2"]) == 0
     assert seen and set(seen) == {2}
     for part in ("input0/train.bin", "input1/valid.bin", "label/train.bin"):
         assert (tmp_path / "MRPC-bin" / part).read_bytes() == (glue_out / "MRPC-bin" / part).read_bytes()
@@ -179,18 +178,16 @@ def broken_rte(tmp_path):
 
 
 def test_bad_rows_fail_with_line_numbers(broken_rte, pretrain_bin, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        prepare_glue.main(["--glue-dir", str(broken_rte), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin),
-                           "--output", str(tmp_path / "out")])
-    assert exit_info.value.code == 2
+    assert prepare_glue.main(["--glue-dir", str(broken_rte), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin),
+                              "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {broken_rte / 'RTE' / 'train.tsv'}: 2 row(s) without 4 tab-separated fields")
     assert "(line 3, 7)" in err and "--skip-bad-rows" in err
 
 
 def test_skip_bad_rows_drops_and_reports(broken_rte, pretrain_bin, tmp_path, capsys):
-    prepare_glue.main(["--glue-dir", str(broken_rte), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin),
-                       "--output", str(tmp_path / "out"), "--skip-bad-rows"])
+    assert prepare_glue.main(["--glue-dir", str(broken_rte), "--tasks", "RTE", "--tokenizer-dir", str(pretrain_bin),
+                       "--output", str(tmp_path / "out"), "--skip-bad-rows"]) == 0
     assert "train 18 rows (2 bad rows dropped)" in capsys.readouterr().out
     _, dataset = load(tmp_path / "out" / "RTE-bin" / "input0", "train")
     assert len(dataset) == 18
@@ -201,8 +198,8 @@ def test_bad_stsb_score_is_a_bad_row(tmp_path, pretrain_bin, capsys):
     shutil.copytree(GLUE / "STS-B", glue / "STS-B")
     path = glue / "STS-B" / "dev.tsv"
     path.write_text(path.read_text().replace("\t0.370\n", "\t7.5\n"))
-    with pytest.raises(SystemExit):
-        prepare_glue.main(["--glue-dir", str(glue), "--tasks", "STS-B", "--tokenizer-dir", str(pretrain_bin), "--output", str(tmp_path / "o")])
+    assert prepare_glue.main(["--glue-dir", str(glue), "--tasks", "STS-B", "--tokenizer-dir", str(pretrain_bin),
+                              "--output", str(tmp_path / "o")]) == 2
     assert "(line 3)" in capsys.readouterr().err
 
 
@@ -220,8 +217,8 @@ def test_missing_task_folder_fails_clearly(tmp_path, pretrain_bin):
 
 
 def test_tokenizer_dir_must_be_a_pretraining_bin(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "RTE", "--tokenizer-dir", str(tmp_path), "--output", str(tmp_path)])
+    assert prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "RTE", "--tokenizer-dir", str(tmp_path),
+                              "--output", str(tmp_path)]) == 2
     assert "no tokenizer manifest" in capsys.readouterr().err
 
 

@@ -25,14 +25,14 @@ def normalise(text):
 @pytest.fixture(scope="module")
 def pretrain_bin(tmp_path_factory):
     out = tmp_path_factory.mktemp("pretrain") / "bin"
-    prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(out), "--vocab-size", "700",
-                         "--valid-fraction", "0.2"])
+    assert prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(out), "--vocab-size", "700",
+                         "--valid-fraction", "0.2"]) == 0
     return out
 
 
 def prepare(out, pretrain_bin, *flags, train=SQUAD, valid=SQUAD):
-    prepare_squad.main(["--train-json", str(train), "--valid-json", str(valid), "--tokenizer-dir", str(pretrain_bin),
-                        "--output", str(out), *map(str, flags)])
+    assert prepare_squad.main(["--train-json", str(train), "--valid-json", str(valid), "--tokenizer-dir", str(pretrain_bin),
+                        "--output", str(out), *map(str, flags)]) == 0
     return out
 
 
@@ -148,11 +148,11 @@ def test_malformed_json_fails_clearly(tmp_path, pretrain_bin, content, message):
 
 def test_non_sentencepiece_bin_is_refused(tmp_path, capsys):
     gpt2_bin = tmp_path / "gpt2"
-    prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(gpt2_bin), "--tokenizer", "gpt2",
+    assert prepare_corpus.main(["--input", str(FIXTURES / "corpus.txt"), "--output", str(gpt2_bin), "--tokenizer", "gpt2",
                          "--gpt2-encoder-json", str(FIXTURES / "gpt2" / "encoder.json"),
-                         "--gpt2-vocab-bpe", str(FIXTURES / "gpt2" / "vocab.bpe"), "--valid-fraction", "0.2"])
-    with pytest.raises(SystemExit):
-        prepare_squad.main(["--valid-json", str(SQUAD), "--tokenizer-dir", str(gpt2_bin), "--output", str(tmp_path / "o")])
+                         "--gpt2-vocab-bpe", str(FIXTURES / "gpt2" / "vocab.bpe"), "--valid-fraction", "0.2"]) == 0
+    assert prepare_squad.main(["--valid-json", str(SQUAD), "--tokenizer-dir", str(gpt2_bin),
+                               "--output", str(tmp_path / "o")]) == 2
     assert "SQuAD needs sentencepiece" in capsys.readouterr().err
 
 

@@ -13,10 +13,12 @@ Layout per task (what fairseq's sentence_prediction task reads):
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 
+from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.glue.read_tsv import read_split, read_test_split
 from preprocess.glue.tasks import GLUE_TASKS, STSB_MAX_SCORE
@@ -110,6 +112,7 @@ def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
     print(f"{name}: {bin_dir}: " + ", ".join(report))
 
 
+@console_main
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -126,4 +129,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

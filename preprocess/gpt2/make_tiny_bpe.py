@@ -8,11 +8,13 @@ format, which fairseq's `gpt2_bpe_utils.get_encoder` reads unchanged. It produce
 import argparse
 import collections
 import json
+import sys
 from pathlib import Path
 
 
 from fairseq.data.encoders.gpt2_bpe_utils import Encoder, bytes_to_unicode
 
+from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.text_stream import check_readable
 
@@ -75,6 +77,7 @@ def write_bpe(merges, output):
     (output / "vocab.bpe").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
 
 
+@console_main
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Learn a GPT-2-format byte-level BPE from text files.")
     parser.add_argument("--input", nargs="+", required=True, help="text files to learn from")
@@ -91,4 +94,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,12 +21,14 @@ import gzip
 import hashlib
 import os
 import re
+import sys
 import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 
+from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 
 MIN_PARAGRAPH_WORDS = 4
@@ -357,6 +359,7 @@ def build_parser():
     return parser
 
 
+@console_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if not args.python and not args.tree:
@@ -392,4 +395,4 @@ def print_summary(out_dir, stats, seconds):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,11 +9,13 @@ The GLUE and SQuAD pipelines read tokenizer.json and dict.txt from this director
 """
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 
+from maelm_fairseq.errors import console_main
 from maelm_fairseq.data.fork_dictionary import write_repository_dict
 from preprocess.errors import fail
 from preprocess.fairseq_dict import dict_entries, write_dict
@@ -110,6 +112,7 @@ def set_up_tokenizer(args, output, train_text, scratch):
         write_manifest(output, "fastbpe", {"codes": "bpe.codes"}, {"lowercase": args.lowercase})
 
 
+@console_main
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -182,4 +185,4 @@ def model_vocabulary_size(dict_path):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

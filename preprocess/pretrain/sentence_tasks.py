@@ -23,11 +23,13 @@ import argparse
 import os
 import random
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 
+from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.pretrain.build_corpus import read_documents_table
 
@@ -198,6 +200,7 @@ def build_parser():
     return parser
 
 
+@console_main
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -222,4 +225,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,12 +7,14 @@ prepared by the MAE-LM repository) takes --tokenizer maelm-sentencepiece --sp-mo
 """
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 
 import torch
 from tqdm import tqdm
 
+from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.squad.features import build_features
 from preprocess.squad.read_squad import read_examples
@@ -64,6 +66,7 @@ def convert(json_path, split, tokenizer, dictionary, args, output):
     print(f"{split}: {json_path} ({squad_version}): {len(examples)} questions ({impossible} impossible), {len(features)} features{note}")
 
 
+@console_main
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -92,4 +95,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
