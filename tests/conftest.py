@@ -1,9 +1,7 @@
 """Fixtures and hooks only; the helpers the tests share are in helpers.py."""
 import pytest
 
-# REPO, TINY_TRAIN, logged_values and run_cli are re-exported for the test modules that still import them from
-# conftest; new code imports them from helpers.
-from helpers import REPO, TINY_TRAIN, logged_values, run_cli, tokenize_words  # noqa: F401
+from helpers import tokenize_words
 
 # The fine-tuning fixtures, registered here so that each is built once per session: a test module that imports
 # them itself gets its own copies, built again for that module.

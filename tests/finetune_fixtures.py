@@ -37,6 +37,11 @@ def pretrain(data_bin, save_dir):
     return os.path.join(save_dir, "checkpoint_last.pt")
 
 
+# The metrics a SQuAD v2.0 evaluation reports (the official script's names).
+SQUAD_V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
+                    "best_exact_thresh", "best_f1", "best_f1_thresh")
+
+
 @pytest.fixture(scope="session")
 def sp_data_bin(tmp_path_factory):
     from maelm_fairseq.data.demo_corpus import write_pretraining_corpus

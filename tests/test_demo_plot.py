@@ -4,7 +4,7 @@ import runpy
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 SCRIPT = os.path.join(REPO, "examples", "tiny", "plot_curves.py")
 LOG = "".join(

@@ -12,7 +12,7 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from conftest import REPO, TINY_TRAIN, run_cli  # noqa: E402
+from helpers import REPO, TINY_TRAIN, run_cli  # noqa: E402
 from maelm_fairseq.errors import UserInputError  # noqa: E402
 from maelm_fairseq.export.hf_export import export  # noqa: E402
 from maelm_fairseq.export.reference import Reference, max_difference, random_batch  # noqa: E402

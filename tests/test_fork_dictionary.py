@@ -10,7 +10,7 @@ import torch
 from fairseq.data import Dictionary
 from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
 
-from conftest import TINY_TRAIN, logged_values, run_cli
+from helpers import TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_ids, repository_pieces, write_pieces_dict, write_repository_data_bin
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask

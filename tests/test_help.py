@@ -5,7 +5,7 @@ import re
 import pytest
 from fairseq.models import ARCH_CONFIG_REGISTRY
 
-from conftest import run_cli
+from helpers import run_cli
 from maelm_fairseq.models.maelm import MaelmModel
 
 # the flags MaelmModel.add_args adds to RoBERTa's, and the RoBERTa ones our architectures set

@@ -7,8 +7,8 @@ import shutil
 import pytest
 import torch
 
-from conftest import TINY_TRAIN, run_cli
-from finetune_fixtures import CPU_ENV, pair_data_bin, sp_data_bin  # noqa: F401
+from helpers import TINY_TRAIN, run_cli
+from finetune_fixtures import CPU_ENV
 from maelm_fairseq.errors import UserInputError
 from model_factory import TINY, build, finetuning_task, pretraining_task
 
@@ -70,7 +70,7 @@ FINETUNE = ["--task", "sentence_prediction", "--criterion", "sentence_prediction
 
 
 @pytest.fixture(scope="module")
-def short_checkpoint(sp_data_bin, tmp_path_factory):  # noqa: F811
+def short_checkpoint(sp_data_bin, tmp_path_factory):
     save = tmp_path_factory.mktemp("pretrain64")
     args = [a if a != 128 else 64 for a in TINY_TRAIN]  # --tokens-per-sample 64
     run_cli(["fairseq-train", sp_data_bin, "--user-dir", "maelm_fairseq", "--task", "maelm", "--criterion", "maelm",
@@ -79,18 +79,18 @@ def short_checkpoint(sp_data_bin, tmp_path_factory):  # noqa: F811
     return os.path.join(save, "checkpoint_last.pt")
 
 
-def finetune(pair_data_bin, checkpoint, save_dir, max_positions, check=True):  # noqa: F811
+def finetune(pair_data_bin, checkpoint, save_dir, max_positions, check=True):
     return run_cli(["fairseq-train", pair_data_bin, "--user-dir", "maelm_fairseq", *FINETUNE, "--restore-file",
                     checkpoint, "--save-dir", save_dir, "--max-positions", max_positions], env=CPU_ENV, check=check)
 
 
-def test_cli_finetunes_a_short_pretraining_with_its_tokens_per_sample(pair_data_bin, short_checkpoint,  # noqa: F811
+def test_cli_finetunes_a_short_pretraining_with_its_tokens_per_sample(pair_data_bin, short_checkpoint,
                                                                       tmp_path):
     _, out = finetune(pair_data_bin, short_checkpoint, tmp_path, 64)
     assert "Loaded checkpoint" in out and "done training" in out
 
 
-def test_cli_mismatch_is_the_last_line(pair_data_bin, short_checkpoint, tmp_path):  # noqa: F811
+def test_cli_mismatch_is_the_last_line(pair_data_bin, short_checkpoint, tmp_path):
     copy = shutil.copy(short_checkpoint, tmp_path / "pretrained.pt")
     status, out = finetune(pair_data_bin, copy, tmp_path / "ck", 1024, check=False)
     assert status != 0

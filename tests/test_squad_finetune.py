@@ -7,7 +7,7 @@ import pytest
 import torch
 from fairseq import metrics
 
-from finetune_fixtures import CPU_ENV
+from finetune_fixtures import CPU_ENV, SQUAD_V2_METRICS
 from helpers import logged_values, run_cli
 from maelm_fairseq.criterions.squad import SquadCriterion
 from maelm_fairseq.errors import UserInputError
@@ -15,10 +15,6 @@ from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION
 from maelm_fairseq.squad.evaluate import normalize_answer
 from maelm_fairseq.squad.predictions import WindowLogits
 from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
-
-V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
-              "best_exact_thresh", "best_f1", "best_f1_thresh")
-
 
 @pytest.fixture(scope="module")
 def task(squad_data):
@@ -75,7 +71,7 @@ def test_validation_metrics_gather_windows_across_batches(task, model):
                 _, _, logging_output = criterion(model, sample)
             task.reduce_metrics([logging_output], criterion)
         values = agg.get_smoothed_values()
-    assert set(V2_METRICS) <= set(values) and not any(k.startswith("_") for k in values)
+    assert set(SQUAD_V2_METRICS) <= set(values) and not any(k.startswith("_") for k in values)
     assert 0 <= values["exact"] <= values["f1"] <= 100 and values["best_f1"] >= values["f1"] - 1e-6
 
 
@@ -94,7 +90,7 @@ def test_v1_data_logs_exact_and_f1_only(task):
 def test_squad_fine_tuning_reaches_the_answers_it_trained_on(squad_run, pretrained_checkpoint):
     _, output = squad_run
     assert f"Loaded checkpoint {pretrained_checkpoint}" in output
-    for name in V2_METRICS:
+    for name in SQUAD_V2_METRICS:
         assert logged_values(output, name, kind="valid"), f"{name} not logged"
     # 7 answerable + 2 impossible questions; answering every question with null scores 2/9 = 22.2
     assert logged_values(output, "f1", kind="valid")[-1] > 50.0, output[-3000:]

@@ -6,14 +6,10 @@ import re
 
 import pytest
 
-from finetune_fixtures import CPU_ENV, SQUAD_JSON
+from finetune_fixtures import CPU_ENV, SQUAD_JSON, SQUAD_V2_METRICS
 from helpers import run_cli
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.squad.evaluate import evaluate_prediction_files, read_gold_answers
-
-V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
-              "best_exact_thresh", "best_f1", "best_f1_thresh")
-
 
 def logged_metrics(line):
     """{metric: value} of the `name value` fields of a validation line or of the printed metrics."""
@@ -59,10 +55,10 @@ def test_files_scored_officially_equal_the_validation_metrics(validated, predict
     assert "" in answers.values() and any(answers.values()), "need both kinds of answers for a meaningful check"
 
     official = evaluate_prediction_files(SQUAD_JSON, out / "predictions.json", out / "null_odds.json")
-    for name in V2_METRICS:
+    for name in SQUAD_V2_METRICS:
         assert official[name] == pytest.approx(validated[name], abs=1e-3), name
     printed = printed_metrics(output)
-    for name in V2_METRICS:
+    for name in SQUAD_V2_METRICS:
         assert printed[name] == pytest.approx(validated[name], abs=1e-3), name
 
 

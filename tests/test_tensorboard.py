@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_TRAIN, logged_values, run_cli
+from helpers import TINY_TRAIN, logged_values, run_cli
 
 TINY_PRETRAIN = ["--task", "maelm", "--criterion", "maelm", "--arch", "maelm_tiny", "--max-update", 10] + TINY_TRAIN
 
