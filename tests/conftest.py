@@ -1,7 +1,7 @@
 """Fixtures and hooks only; the helpers the tests share are in helpers.py."""
 import pytest
 
-from helpers import tokenize_words
+from helpers import run_cli, tokenize_words
 
 # The fine-tuning fixtures, registered here so that each is built once per session: a test module that imports
 # them itself gets its own copies, built again for that module.

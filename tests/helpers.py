@@ -60,3 +60,17 @@ def record_workers(monkeypatch):
 
     monkeypatch.setattr(parallel_encode, "ordered_parallel_map", recording)
     return seen
+
+
+def train_in_process(capsys, argv):
+    """`maelm-train ARGV` in this process: (exit status, the `error:` lines it printed on stderr)."""
+    import sys
+
+    from maelm_fairseq.cli import run_train
+
+    saved = sys.argv
+    try:
+        status = run_train([str(a) for a in argv])
+    finally:
+        sys.argv = saved
+    return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]

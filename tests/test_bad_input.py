@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import TINY_TRAIN, run_cli
+from helpers import TINY_TRAIN, run_cli, train_in_process
 from maelm_fairseq.errors import UserInputError
 
 ONE_UPDATE = ["--task", "maelm", "--criterion", "maelm", "--arch", "maelm_tiny", "--max-update", 1,
@@ -20,14 +20,7 @@ ONE_UPDATE = ["--task", "maelm", "--criterion", "maelm", "--arch", "maelm_tiny",
 
 def maelm_train(capsys, data, save_dir, *extra):
     """`maelm-train DATA ... --save-dir SAVE_DIR` in-process: (exit status, the `error:` line or None)."""
-    from maelm_fairseq.cli import run_train
-
-    argv = sys.argv
-    try:
-        status = run_train([str(a) for a in [data, *ONE_UPDATE, "--save-dir", save_dir, *extra]])
-    finally:
-        sys.argv = argv
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    status, errors = train_in_process(capsys, [data, *ONE_UPDATE, "--save-dir", save_dir, *extra])
     return status, errors[-1] if errors else None
 
 

@@ -1,12 +1,11 @@
 """Training curves where users look for them: `--tensorboard-logdir` writes event files with our criterion's scalars
 (read back here), and a requested logger that is not installed stops the run with one line instead of a warning."""
 import struct
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import TINY_TRAIN, logged_values, run_cli
+from helpers import TINY_TRAIN, logged_values, run_cli, train_in_process
 
 TINY_PRETRAIN = ["--task", "maelm", "--criterion", "maelm", "--arch", "maelm_tiny", "--max-update", 10] + TINY_TRAIN
 
@@ -45,15 +44,7 @@ def test_tensorboard_logdir_holds_the_logged_scalars(word_data_bin, tmp_path):
 
 
 def maelm_train(capsys, data, save_dir, *extra):
-    from maelm_fairseq.cli import run_train
-
-    argv = sys.argv
-    try:
-        status = run_train([str(a) for a in [data, *TINY_PRETRAIN, "--save-dir", save_dir, *extra]])
-    finally:
-        sys.argv = argv
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
-    return status, errors
+    return train_in_process(capsys, [data, *TINY_PRETRAIN, "--save-dir", save_dir, *extra])
 
 
 @pytest.mark.parametrize("flag,value,module_attr,line", [
