@@ -29,7 +29,7 @@ def main():
     args = parser.parse_args()
     acc = {arm: [best_accuracy(os.path.join(args.work, f"finetune-{arm}-seed{s}.log")) for s in args.seeds]
            for arm in ("pretrained", "scratch")}
-    print("word-order task, valid accuracy (best of 2 epochs; chance 50%):")
+    print("word-order task, valid accuracy (best epoch per seed; chance 50%):")
     for arm, label in (("pretrained", "from the MAE-LM encoder"), ("scratch", "from random initialisation")):
         values = acc[arm]
         spread = statistics.stdev(values) if len(values) > 1 else 0.0

@@ -47,7 +47,7 @@ $PY examples/tiny/masked_lm_loss.py "$WORK/pretrain/checkpoint_last.pt" "$WORK/d
 
 step "5. word-order task from the same text: is the sentence as written, or were two adjacent words swapped?"
 $PY preprocess/pretrain/sentence_tasks.py "$WORK/text" "$WORK/data-bin" "$WORK/word-order" --task word-order \
-    --max-train 1500 --max-valid 1000 2>&1 | quiet
+    --max-train 2000 --max-valid 1000 2>&1 | quiet
 
 finetune() {  # $1 = pretrained|scratch, $2 = seed
     local init=()
@@ -55,13 +55,13 @@ finetune() {  # $1 = pretrained|scratch, $2 = seed
                                    --reset-dataloader --reset-meters --reset-lr-scheduler)
     OMP_NUM_THREADS=1 $BIN/fairseq-train "$WORK/word-order" --user-dir maelm_fairseq --task sentence_prediction \
         --criterion maelm_sentence_prediction "${MODEL[@]}" --num-classes 2 --init-token 0 --separator-token 2 \
-        --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 5e-4 \
-        --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 9 --total-num-update 94 \
-        --max-epoch 2 --cpu --num-workers 0 --seed "$2" --log-format simple --log-interval 1000 --no-save \
+        --max-positions 512 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr 1e-3 \
+        --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates 19 --total-num-update 189 \
+        --max-epoch 3 --cpu --num-workers 0 --seed "$2" --log-format simple --log-interval 1000 --no-save \
         --save-dir "$WORK/finetune-$1-seed$2" --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric \
         "${init[@]}" > "$WORK/finetune-$1-seed$2.log" 2>&1
 }
-step "6. fine-tune (2 epochs, seeds $SEEDS) from the MAE-LM encoder (decoder dropped) and from random init"
+step "6. fine-tune (3 epochs, seeds $SEEDS) from the MAE-LM encoder (decoder dropped) and from random init"
 for seed in $SEEDS; do  # the two arms side by side, one core each
     finetune pretrained "$seed" & a=$!
     finetune scratch "$seed" & b=$!
