@@ -193,6 +193,17 @@ def test_skip_bad_rows_drops_and_reports(broken_rte, pretrain_bin, tmp_path, cap
     assert len(dataset) == 18
 
 
+def test_rerun_replaces_the_task_bin_and_a_failed_rerun_keeps_it(broken_rte, pretrain_bin, tmp_path, capsys):
+    out = ["--tokenizer-dir", str(pretrain_bin), "--output", str(tmp_path / "out")]
+    assert prepare_glue.main(["--glue-dir", str(broken_rte), "--tasks", "RTE", "--skip-bad-rows", *out]) == 0
+    assert prepare_glue.main(["--glue-dir", str(GLUE), "--tasks", "RTE", *out]) == 0  # label dict.txt rewritten
+    full = len(load(tmp_path / "out" / "RTE-bin" / "input0", "train")[1])
+    assert full == 20
+    assert prepare_glue.main(["--glue-dir", str(broken_rte), "--tasks", "RTE", *out]) == 2  # bad rows: fails
+    assert len(load(tmp_path / "out" / "RTE-bin" / "input0", "train")[1]) == full
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name.startswith("RTE")) == ["RTE-bin"]
+
+
 def test_bad_stsb_score_is_a_bad_row(tmp_path, pretrain_bin, capsys):
     glue = tmp_path / "glue"
     shutil.copytree(GLUE / "STS-B", glue / "STS-B")

@@ -65,7 +65,11 @@ def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
         if not (task_dir / split.filename).is_file():
             fail(task_dir / split.filename, f"{name} split file missing", "check the GLUE download for this task")
 
-    bin_dir = Path(output, f"{name}-bin")
+    # Built beside the final directory and moved into place at the end: a rerun replaces the task's data-bin whole
+    # (fairseq-preprocess refuses to write a label dict.txt over an existing one) and a failed run leaves the old one.
+    final_dir = Path(output, f"{name}-bin")
+    bin_dir = Path(output, f".{name}-bin.partial")
+    shutil.rmtree(bin_dir, ignore_errors=True)
     report = []
     with tempfile.TemporaryDirectory(prefix=f".{name}-") as scratch_name:
         scratch = Path(scratch_name)
@@ -109,7 +113,9 @@ def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
             run_fairseq_preprocess(bin_dir / "label", scratch / "train.label", [scratch / f"{s}.label" for s in valid_splits], workers)
     if submission["splits"]:
         (bin_dir / SUBMISSION_MANIFEST).write_text(json.dumps(submission) + "\n")
-    print(f"{name}: {bin_dir}: " + ", ".join(report))
+    shutil.rmtree(final_dir, ignore_errors=True)
+    bin_dir.rename(final_dir)
+    print(f"{name}: {final_dir}: " + ", ".join(report))
 
 
 @console_main
