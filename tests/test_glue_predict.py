@@ -22,7 +22,7 @@ FINETUNE = ["--user-dir", "maelm_fairseq", "--task", "sentence_prediction", "--c
 @pytest.fixture(scope="module")
 def glue_bin(sp_data_bin, tmp_path_factory):
     out = tmp_path_factory.mktemp("glue_bin")
-    assert prepare_glue.main(["--glue-dir", FIXTURES_GLUE, "--tasks", "RTE", "MNLI", "STS-B", "--tokenizer-dir",
+    assert prepare_glue.main(["--glue-dir", FIXTURES_GLUE, "--tasks", "RTE", "MNLI", "STS-B", "WNLI", "--tokenizer-dir",
                        str(sp_data_bin), "--output", str(out)]) == 0
     return out
 
@@ -40,6 +40,7 @@ def checkpoints(glue_bin, tmp_path_factory):
         "MNLI": finetune(glue_bin / "MNLI-bin", root / "MNLI", "--num-classes", 3, "--max-update", 1),
         "STS-B": finetune(glue_bin / "STS-B-bin", root / "STS-B", "--num-classes", 1, "--regression-target",
                           "--max-update", 1),
+        "WNLI": finetune(glue_bin / "WNLI-bin", root / "WNLI", "--num-classes", 2, "--max-update", 1),
     }
 
 
@@ -111,3 +112,10 @@ def test_bad_input_is_one_line(case, glue_bin, checkpoints, tmp_path):
     assert code == 2 and output.strip().splitlines()[-1].startswith(expected) and "Traceback" not in output
     assert not (tmp_path / "out").exists()
 
+
+
+def test_wnli_completes_the_submission_with_its_0_1_labels(glue_bin, checkpoints, tmp_path):
+    predict(checkpoints["WNLI"], glue_bin / "WNLI-bin", tmp_path)
+    rows = read_submission(tmp_path / "WNLI.tsv")
+    assert [index for index, _ in rows] == [str(i) for i in range(20)]
+    assert {label for _, label in rows} <= {"0", "1"}
