@@ -30,7 +30,7 @@ import torch
 
 
 from maelm_fairseq.analysis.flops import PEAK_FLOPS, train_flops
-from step_time import SIZES, SYSTEMS, shape_of  # the sibling script: same sizes and systems
+from step_time import SIZES, SYSTEMS, cpu_model, shape_of  # the sibling script: same sizes and systems
 
 PIPELINES = {"fairseq": "per-sample", "ours": "batched"}  # label: --masking
 TARGET = 1e6  # tokens/s per loader process at T=512 (issue 14)
@@ -157,14 +157,6 @@ def markdown(cells, demand_rows, meta):
     return "\n".join(lines) + "\n"
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "cpu"
-
-
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(1)
@@ -190,7 +182,7 @@ def main(argv=None):
                       f"tokens/s ({cell['ours'] / cell['fairseq']:.1f}x)", flush=True)
     lines = data_utils.load_indexed_dataset(os.path.join(data, "train"), None)
     meta = dict(max_tokens=args.max_tokens, seconds=args.seconds, mfu=args.mfu, peak_tflops=args.peak_tflops,
-                cpu=f"{cpu_name()}, {os.cpu_count()} cores", torch=torch.__version__,
+                cpu=f"{cpu_model()}, {os.cpu_count()} cores", torch=torch.__version__,
                 load_average=tuple(round(x, 2) for x in os.getloadavg()),
                 corpus=f"{len(lines):,} lines, {int(lines.sizes.sum()):,} tokens "
                        f"({lines.sizes.mean():.1f} per line) in {data}")

@@ -37,7 +37,7 @@ def _run(main):
     """Run a fairseq entry point; our own input errors become `error: ...` and exit status 2."""
     from .errors import console_main
 
-    return console_main(lambda: main() or 0)()
+    return console_main(main)()
 
 
 def _help_choices(argv):

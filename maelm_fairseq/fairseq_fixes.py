@@ -34,7 +34,7 @@ import os
 import shutil
 
 import fairseq.models.distributed_fairseq_model as distributed_fairseq_model
-from fairseq import options
+from fairseq import options, utils
 from fairseq.data import Dictionary
 from fairseq.logging import progress_bar
 from fairseq.file_io import PathManager
@@ -43,7 +43,7 @@ from fairseq.trainer import Trainer
 from .data.fork_dictionary import wrap_add_from_file
 from .errors import CheckpointMismatch, UserInputError
 from .full_help import with_full_help
-# what the model's checkpoint checks call the checkpoint, since load_state_dict is not told its path
+
 
 _fairseq_copy = PathManager.copy
 
@@ -69,7 +69,7 @@ def atomic_copy(src_path: str, dst_path: str, overwrite: bool = False) -> bool:
 
 def _dictionary_path(task):
     data = getattr(getattr(task, "cfg", None), "data", None)
-    return os.path.join(data.split(os.pathsep)[0], "dict.txt") if data else "the data's dict.txt"
+    return os.path.join(utils.split_paths(data)[0], "dict.txt") if data else CheckpointMismatch.UNNAMED[1]
 
 
 def _load_checkpoint_with_readable_errors(load_checkpoint):

@@ -11,8 +11,8 @@ import argparse
 import json
 
 import torch
-from maelm_fairseq.evaluation.masked_lm import (load_pretraining_checkpoint, masked_lm_bits, scoring_setup,
-                                                unigram_log2_probs)
+from maelm_fairseq.evaluation.masked_lm import (load_pretraining_checkpoint, masked_lm_bits, scoring_model,
+                                                scoring_task, unigram_log2_probs)
 
 
 def main():
@@ -33,7 +33,8 @@ def main():
               "train_mask_prob": train_p, "loss_bits": {}, "unigram_bits": {}}
     unigram = None
     for p in rates:
-        model, task = scoring_setup(state, cfg, mask_prob=p, seed=args.seed)
+        task = scoring_task(cfg, mask_prob=p, seed=args.seed)
+        model = scoring_model(task, cfg, state)
         if unigram is None:
             unigram = unigram_log2_probs(args.data_bin, task.source_dictionary)
         model.to(args.device)

@@ -8,8 +8,8 @@ Exits 1 when the trained model is not at least --required-gap bits under the uni
 import argparse
 import sys
 
-from maelm_fairseq.evaluation.masked_lm import (load_pretraining_checkpoint, masked_lm_bits, scoring_setup,
-                                                unigram_log2_probs)
+from maelm_fairseq.evaluation.masked_lm import (load_pretraining_checkpoint, masked_lm_bits, scoring_model,
+                                                scoring_task, unigram_log2_probs)
 
 
 def main():
@@ -20,8 +20,8 @@ def main():
                         help="how far under the unigram model the trained model must end (default 0.5)")
     args = parser.parse_args()
     state, cfg = load_pretraining_checkpoint(args.checkpoint, args.data_bin)
-    initial, task = scoring_setup(state, cfg, trained=False)
-    trained, _ = scoring_setup(state, cfg)
+    task = scoring_task(cfg)
+    initial, trained = scoring_model(task, cfg), scoring_model(task, cfg, state)
     before, _ = masked_lm_bits(initial, task)
     after, unigram = masked_lm_bits(trained, task, unigram=unigram_log2_probs(args.data_bin, task.source_dictionary))
     updates = state["optimizer_history"][-1]["num_updates"]

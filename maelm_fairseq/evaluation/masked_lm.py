@@ -71,10 +71,10 @@ def load_pretraining_checkpoint(path, data_bin):
     return state, state["cfg"]
 
 
-def scoring_setup(state, cfg, mask_prob=None, seed=None, trained=True):
-    """(model, task) ready for masked_lm_bits on the valid split: the checkpoint's weights, or (trained=False) the
-    same architecture at its seeded random initialisation; mask_prob / seed replace the checkpoint's."""
-    from fairseq import tasks, utils
+def scoring_task(cfg, mask_prob=None, seed=None):
+    """The checkpoint's task with its valid split loaded, for masked_lm_bits; mask_prob / seed replace the
+    checkpoint's."""
+    from fairseq import tasks
 
     if mask_prob is not None:
         cfg.task.mask_prob = mask_prob
@@ -82,11 +82,18 @@ def scoring_setup(state, cfg, mask_prob=None, seed=None, trained=True):
         cfg.common.seed = seed
     task = tasks.setup_task(cfg.task)
     task.load_dataset("valid")
+    return task
+
+
+def scoring_model(task, cfg, state=None):
+    """The checkpoint's model with its weights, or (state None) at its seeded random initialisation."""
+    from fairseq import utils
+
     utils.set_torch_seed(cfg.common.seed)
     model = task.build_model(cfg.model)
-    if trained:
+    if state is not None:
         model.load_state_dict(state["model"], strict=True, model_cfg=cfg.model)
-    return model, task
+    return model
 
 
 def unigram_reference_bits(data_bin, dictionary, split="valid") -> float:

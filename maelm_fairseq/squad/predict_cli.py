@@ -23,7 +23,6 @@ import torch
 from ..criterions.squad import WINDOWS_KEY, SquadCriterion
 from ..errors import UserInputError, console_main
 from ..evaluation.inference import build_finetuned, read_checkpoint, validation_batches
-from .predictions import predict_answers
 
 SPLIT = "valid"  # prepare_squad.py writes the questions of --valid-json there
 FIX = "pass the checkpoint_best.pt of a SQuAD fine-tuning (examples/squad/run.sh)"
@@ -34,9 +33,7 @@ def predict(checkpoint, data, null_threshold=None):
     overrides = {} if null_threshold is None else {"null_score_diff_threshold": null_threshold}
     model, task, cfg = build_finetuned(checkpoint, read_checkpoint(checkpoint, "maelm_squad", data, FIX, **overrides))
     task.load_dataset(SPLIT)
-    stored = task.stored[SPLIT]
-    with_null = stored["squad_version"] == "v2.0"
-    if null_threshold is not None and not with_null:
+    if null_threshold is not None and task.stored[SPLIT]["squad_version"] != "v2.0":
         raise UserInputError(f"--null-score-diff-threshold: {data}/{SPLIT}.pt holds SQuAD v1.1 questions, which are "
                              "all answerable — drop the flag")
     criterion = SquadCriterion(task)  # the validation's own path from logits to windows
@@ -44,9 +41,8 @@ def predict(checkpoint, data, null_threshold=None):
     with torch.no_grad():
         for sample in validation_batches(task, SPLIT, model, cfg):
             windows.update(criterion(model, sample)[2][WINDOWS_KEY][1])
-    answers, null_scores = predict_answers(stored["examples"], stored["features"], windows,
-                                           task.cfg.max_answer_length, with_null, task.cfg.null_score_diff_threshold)
-    return answers, null_scores if with_null else None, task.evaluate(SPLIT, windows)
+    answers, null_scores = task.answers(SPLIT, windows)
+    return answers, null_scores, task.score(SPLIT, answers, null_scores)
 
 
 def write_submission(output, answers, null_scores):

@@ -73,14 +73,22 @@ class SquadTask(FairseqTask):
 
     def evaluate(self, split, windows):
         """Official metrics of the questions whose windows were all scored."""
+        return self.score(split, *self.answers(split, windows))
+
+    def answers(self, split, windows):
+        """(answer per question whose windows were all scored, its null score difference or None for v1.1)."""
         stored = self.stored[split]
         with_null = stored["squad_version"] == "v2.0"
         answers, null_scores = predict_answers(
             stored["examples"], stored["features"], windows, self.cfg.max_answer_length, with_null,
             self.cfg.null_score_diff_threshold)
+        return answers, null_scores if with_null else None
+
+    def score(self, split, answers, null_scores):
+        """Official metrics of `answers` against the split's gold answers."""
         golds = {e["qas_id"]: [] if e["is_impossible"] else [a["text"] for a in e["answers"]]
-                 for e in stored["examples"] if e["qas_id"] in answers}
-        return squad_evaluate(golds, answers, null_scores if with_null else None)
+                 for e in self.stored[split]["examples"] if e["qas_id"] in answers}
+        return squad_evaluate(golds, answers, null_scores)
 
     def reduce_metrics(self, logging_outputs, criterion):
         super().reduce_metrics(logging_outputs, criterion)
