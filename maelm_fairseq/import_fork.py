@@ -157,7 +157,6 @@ def arch_and_flags(options):
     for arch in CANDIDATE_ARCHS:
         defaults = Namespace()
         ARCH_CONFIG_REGISTRY[arch](defaults)
-        defaults.max_positions = defaults.max_positions or 512  # what build_model fills in
         flags = []
         for key in ARCH_OPTIONS:
             if getattr(defaults, key) != options[key]:

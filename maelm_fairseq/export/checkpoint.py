@@ -4,9 +4,9 @@ import os
 import torch
 
 from ..errors import UserInputError
+from ..models.maelm import DECODER_PREFIXES, LM_HEAD_PREFIX
 
 ENCODER = "encoder.sentence_encoder."
-DECODER_PREFIXES = ("encoder.decoder.", "encoder.decoder_proj.", "encoder.mask_embedding")
 HEADS = ("auto", "model", "mlm", "classification")
 
 
@@ -61,7 +61,7 @@ def classification_heads(weights):
 
 def choose_head(weights, head):
     """The head to export: `head` as asked, or (auto) classification > masked LM (MLM checkpoints) > encoder."""
-    decoder, has_lm = has_decoder(weights), "encoder.lm_head.dense.weight" in weights
+    decoder, has_lm = has_decoder(weights), LM_HEAD_PREFIX + "dense.weight" in weights
     heads = classification_heads(weights)
     if head == "auto":
         head = "classification" if heads else "mlm" if has_lm and not decoder else "model"

@@ -8,13 +8,10 @@ from argparse import Namespace
 import torch
 from fairseq.models.roberta.model import RobertaClassificationHead, RobertaLMHead
 
+from maelm_fairseq.models.maelm import FAIRSEQ_BT_COPIES, LM_HEAD_PREFIX
 from maelm_fairseq.modules.sentence_encoder import SentenceEncoder
 
 from .checkpoint import ENCODER, classification_heads, encoder_layers, has_rel_pos, option
-
-# fairseq 0.12.2's encoder layers also store packed copies of their weights (BetterTransformer); ours do not
-PACKED_COPIES = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "fc1_weight", "fc1_bias",
-                 "fc2_weight", "fc2_bias")
 
 
 class Reference(torch.nn.Module):
@@ -33,11 +30,11 @@ class Reference(torch.nn.Module):
             rel_pos_bins=weights[f"{ENCODER}rel_pos_bias.weight"].shape[0] if rel_pos else 0,
             max_rel_pos=int(option(cfg, "max_rel_pos", 128)), rel_pos_init="normal", unpad="never")
         self.encoder = SentenceEncoder(args, torch.nn.Embedding(vocab, dim, padding_idx=1))
-        self.encoder.load_state_dict(_strip(weights, ENCODER, PACKED_COPIES), strict=True)
+        self.encoder.load_state_dict(_strip(weights, ENCODER, FAIRSEQ_BT_COPIES), strict=True)
         self.head = None
         if head == "mlm":
             self.head = RobertaLMHead(dim, vocab, args.activation_fn, weight=self.encoder.embed_tokens.weight)
-            state = _strip(weights, "encoder.lm_head.")
+            state = _strip(weights, LM_HEAD_PREFIX)
             state["weight"] = self.encoder.embed_tokens.weight  # tied, whether or not the checkpoint repeats it
             self.head.load_state_dict(state, strict=True)
         elif head == "classification":

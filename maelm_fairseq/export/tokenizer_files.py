@@ -107,13 +107,11 @@ def read_manifest(data):
 
 
 def load_dictionary(path):
-    """fairseq's Dictionary as every task of ours builds it: <s> <pad> </s> <unk>, dict.txt, then <mask>."""
-    from fairseq.data import Dictionary
+    """fairseq's Dictionary as every task of ours builds it: <s> <pad> </s> <unk>, dict.txt, then <mask>; read,
+    and refused in one line when unreadable, by the maelm task's own loader."""
+    from ..tasks.maelm import load_dictionary as load_task_dictionary
 
-    try:
-        dictionary = Dictionary.load(path)
-    except (ValueError, RuntimeError) as e:  # fairseq's messages for malformed or duplicate lines
-        raise UserInputError(f"{path}: not a fairseq dict.txt ({e})")
+    dictionary = load_task_dictionary(path)
     dictionary.add_symbol("<mask>")
     return dictionary
 
