@@ -12,17 +12,15 @@ Layout per task (what fairseq's sentence_prediction task reads):
 """
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
-
 
 from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.glue.read_tsv import read_split, read_test_split
 from preprocess.glue.tasks import GLUE_TASKS, STSB_MAX_SCORE
-from preprocess.parallel_encode import encode_stream
+from preprocess.replace_dir import built_beside
+from preprocess.sentence_prediction_bin import Split, write_sentence_prediction_bin
 from preprocess.tokenizers import add_tokenizer_flags, tokenizer_directory
 
 TOKENIZER_RECORD = "tokenizer"  # OUT/tokenizer/: what encoded the inputs, when --tokenizer is given
@@ -45,18 +43,7 @@ def build_parser():
     return parser
 
 
-def write_lines(path, lines):
-    count = 0
-    with open(path, "w", encoding="utf-8") as out:
-        for line in lines:
-            out.write(line + "\n")
-            count += 1
-    return count
-
-
 def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
-    from preprocess.binarize import run_fairseq_preprocess
-
     task = GLUE_TASKS[name]
     task_dir = Path(glue_dir, task.folder)
     if not task_dir.is_dir():
@@ -65,56 +52,29 @@ def prepare_task(name, glue_dir, tokenizer_dir, output, workers, skip_bad_rows):
         if not (task_dir / split.filename).is_file():
             fail(task_dir / split.filename, f"{name} split file missing", "check the GLUE download for this task")
 
-    # Built beside the final directory and moved into place at the end: a rerun replaces the task's data-bin whole
-    # (fairseq-preprocess refuses to write a label dict.txt over an existing one) and a failed run leaves the old one.
-    final_dir = Path(output, f"{name}-bin")
-    bin_dir = Path(output, f".{name}-bin.partial")
-    shutil.rmtree(bin_dir, ignore_errors=True)
-    report = []
-    with tempfile.TemporaryDirectory(prefix=f".{name}-") as scratch_name:
-        scratch = Path(scratch_name)
-
-        def encode_split(split_name, sentence_rows):
-            for column in range(len(task.input_columns)):
-                encoded = encode_stream(tokenizer_dir, (row[column] for row in sentence_rows), workers, desc=f"{name} {split_name}")
-                written = write_lines(scratch / f"{split_name}.input{column}", encoded)
-                assert written == len(sentence_rows), "encoding must keep one line per row"
-
-        for split_name, split in task.splits.items():
-            rows, dropped = read_split(task_dir / split.filename, task, split, skip_bad_rows)
-            report.append(f"{split_name} {len(rows)} rows" + (f" ({len(dropped)} bad rows dropped)" if dropped else ""))
-            encode_split(split_name, [row[0] for row in rows])
-            labels = [row[1] for row in rows]
-            if task.regression:
-                labels = [f"{float(label) / STSB_MAX_SCORE:.6g}" for label in labels]
-            write_lines(scratch / f"{split_name}.label", labels)
-
-        submission = {"task": name, "regression_scale": STSB_MAX_SCORE if task.regression else None, "splits": {}}
-        for spec in (spec for spec in task.tests if Path(glue_dir, spec.path).is_file()):
-            split_name = f"test{len(submission['splits']) or ''}"  # fairseq's names for --testpref a,b,c
-            rows = read_test_split(Path(glue_dir, spec.path), spec)
-            report.append(f"{split_name} {len(rows)} rows ({spec.path} -> {spec.submission})")
-            encode_split(split_name, [row[1] for row in rows])
-            submission["splits"][split_name] = {"source": spec.path, "file": spec.submission,
-                                                "index": [row[0] for row in rows]}
-
-        valid_splits = [s for s in task.splits if s != "train"]
-        for column in range(len(task.input_columns)):
-            run_fairseq_preprocess(
-                bin_dir / f"input{column}", scratch / f"train.input{column}",
-                [scratch / f"{s}.input{column}" for s in valid_splits], workers, Path(tokenizer_dir, "dict.txt"),
-                [scratch / f"{s}.input{column}" for s in submission["splits"]],
-            )
+    report, splits = [], []
+    for split_name, split in task.splits.items():
+        rows, dropped = read_split(task_dir / split.filename, task, split, skip_bad_rows)
+        report.append(f"{split_name} {len(rows)} rows" + (f" ({len(dropped)} bad rows dropped)" if dropped else ""))
+        labels = [row[1] for row in rows]
         if task.regression:
-            (bin_dir / "label").mkdir(parents=True, exist_ok=True)
-            for split_name in task.splits:
-                shutil.copyfile(scratch / f"{split_name}.label", bin_dir / "label" / f"{split_name}.label")
-        else:
-            run_fairseq_preprocess(bin_dir / "label", scratch / "train.label", [scratch / f"{s}.label" for s in valid_splits], workers)
-    if submission["splits"]:
-        (bin_dir / SUBMISSION_MANIFEST).write_text(json.dumps(submission) + "\n")
-    shutil.rmtree(final_dir, ignore_errors=True)
-    bin_dir.rename(final_dir)
+            labels = [f"{float(label) / STSB_MAX_SCORE:.6g}" for label in labels]
+        splits.append(Split(split_name, [row[0] for row in rows], labels))
+
+    submission = {"task": name, "regression_scale": STSB_MAX_SCORE if task.regression else None, "splits": {}}
+    for spec in (spec for spec in task.tests if Path(glue_dir, spec.path).is_file()):
+        split_name = f"test{len(submission['splits']) or ''}"  # fairseq's names for --testpref a,b,c
+        rows = read_test_split(Path(glue_dir, spec.path), spec)
+        report.append(f"{split_name} {len(rows)} rows ({spec.path} -> {spec.submission})")
+        splits.append(Split(split_name, [row[1] for row in rows]))
+        submission["splits"][split_name] = {"source": spec.path, "file": spec.submission,
+                                            "index": [row[0] for row in rows]}
+
+    final_dir = Path(output, f"{name}-bin")
+    with built_beside(final_dir) as bin_dir:
+        write_sentence_prediction_bin(bin_dir, splits, tokenizer_dir, workers, task.regression, desc=name)
+        if submission["splits"]:
+            (bin_dir / SUBMISSION_MANIFEST).write_text(json.dumps(submission) + "\n")
     print(f"{name}: {final_dir}: " + ", ".join(report))
 
 
