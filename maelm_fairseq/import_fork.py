@@ -11,9 +11,14 @@ sentence_encoder.*` -> `encoder.decoder.*`, `gen_decoder.lm_head.*` -> `encoder.
 names. The decoder's `embed_tokens` and the LM head's `weight` are the encoder's embedding (tied), checked and
 stored once.
 
+Only the published run's forward pass converts (run_pretrain.sh: masked tokens deleted from the encoder with
+--no-return-mask, original positions, the self-attention decoder): a run whose stored options change what the network
+computes (FORWARD_OPTIONS, task options included) is refused, naming the option.
+
 OUT is a checkpoint of our `maelm` model (cfg included, no optimizer state), loaded strictly into our model before
-it is written. It fine-tunes with the GLUE/SQuAD recipes (--restore-file OUT --reset-optimizer --reset-dataloader
---reset-meters) and continues pretraining (--finetune-from-model OUT), with the --arch and flags printed at the end.
+it is written; its stored task config has the run's --tokens-per-sample, so fairseq's loaders take it as it is. It
+fine-tunes with the GLUE/SQuAD recipes (--restore-file OUT --reset-optimizer --reset-dataloader --reset-meters) and
+continues pretraining (--finetune-from-model OUT), with the --arch and flags printed at the end.
 """
 import argparse
 import os
@@ -21,18 +26,34 @@ import re
 import sys
 import warnings
 from argparse import Namespace
+from typing import NamedTuple
 
 import torch
 
 from .errors import UserInputError, console_main
+from .export.checkpoint import read_checkpoint
 
 FORK_ENCODER, FORK_DECODER = "encoder.sentence_encoder.", "gen_decoder.sentence_encoder."
 FORK_HEAD = "gen_decoder.lm_head."
 ENCODER, DECODER, HEAD = "encoder.sentence_encoder.", "encoder.decoder.", "encoder.lm_head."
 RENAMED = {"emb_layer_norm.": "layernorm_embedding.", "relative_attention_bias.": "rel_pos_bias."}
-# Options of the `ae` model that change what it computes; only the values of the published run convert.
-RUN_VALUES = {"share_pos_emb": False, "no_fill_mask": False, "lm_linear_head": False, "decoder_cross_attn": False,
-              "bottleneck_embed_dim": 0, "keep_encoder_dim": False, "decoder_sample_mode": "zero-dropout"}
+# Options in the repository's stored config that change what its network computes (model and task options alike:
+# its criterion and model read the task's): (option, the repository's default, the published run's value, what
+# another value does). Our model computes the published run's forward pass only, so any other value is refused.
+FORWARD_OPTIONS = (
+    ("no_return_mask", False, True, "the encoder saw [MASK] in place of the masked tokens instead of losing them"),
+    ("no_pos_align", False, False, "the kept tokens took positions 0..K-1 in the encoder, not their own"),
+    ("decoder_only_mask", False, False, "the decoder read its own token and position inputs, not the encoder's"),
+    ("mask_subsets", 1, 1, "the decoder ran once per mask subset"),
+    ("restore_encoder_mask", False, False, "[MASK] positions kept their input states through every encoder layer"),
+    ("share_pos_emb", False, False, "the decoder reused the encoder's position table"),
+    ("no_fill_mask", False, False, "masked slots entered the decoder as zeros, not the [MASK] embedding"),
+    ("lm_linear_head", False, False, "the LM head had no dense/GELU/LayerNorm"),
+    ("decoder_cross_attn", False, False, "the decoder was the cross-attention one"),
+    ("bottleneck_embed_dim", 0, 0, "two Linear layers sat between encoder and decoder"),
+    ("keep_encoder_dim", False, False, "a separate mask vector stood in for the [MASK] embedding"),
+    ("decoder_sample_mode", "zero-dropout", "zero-dropout", "the decoder kept dropout"),
+)
 # Our options that the printed --arch/flags must reproduce (the rest are training options).
 ARCH_OPTIONS = ("encoder_layers", "encoder_embed_dim", "encoder_ffn_embed_dim", "encoder_attention_heads",
                 "decoder_layers", "decoder_embed_dim", "decoder_ffn_embed_dim", "decoder_attention_heads",
@@ -42,22 +63,50 @@ ARCH_OPTIONS = ("encoder_layers", "encoder_embed_dim", "encoder_ffn_embed_dim", 
 CANDIDATE_ARCHS = ("maelm_base", "maelm_large")
 
 
-def fork_model_config(state, path):
-    """The `ae` model's options: cfg.model (fairseq >= 0.10 checkpoints) or args (older ones)."""
-    cfg = state.get("cfg")
-    model_cfg = None
-    if cfg is not None:
-        model_cfg = cfg.get("model") if hasattr(cfg, "get") else getattr(cfg, "model", None)
-    model_cfg = model_cfg if model_cfg is not None else state.get("args")
-    if model_cfg is None:
-        raise UserInputError(f"{path}: the checkpoint stores no model configuration (cfg.model or args); give a "
+class Imported(NamedTuple):
+    """What the printed command lines need: our --arch, the flags that make it the repository's network, the
+    block length it was trained with (its number of positions unless it said otherwise) and the vocabulary size."""
+    arch: str
+    flags: list
+    tokens_per_sample: int
+    vocab: int
+
+
+def fork_config(state, path):
+    """get(key, default): an option of the repository's run. Its train.py parses model and task options into one
+    Namespace, stored whole as cfg.model and cfg.task (fairseq >= 0.10) or as args (older); the first that has the
+    key answers."""
+    cfg = state.get("cfg") or {}
+    sections = [cfg.get(name) if hasattr(cfg, "get") else getattr(cfg, name, None) for name in ("model", "task")]
+    sections = [section for section in sections + [state.get("args")] if section is not None]
+    if not sections:
+        raise UserInputError(f"{path}: the checkpoint stores no configuration (cfg.model, cfg.task or args) — give a "
                              f"checkpoint written by the MAE-LM repository's train.py")
 
     def get(key, default):
-        value = model_cfg.get(key, default) if hasattr(model_cfg, "get") else getattr(model_cfg, key, default)
-        return default if value is None else value
+        for section in sections:
+            value = section.get(key) if hasattr(section, "get") else getattr(section, key, None)
+            if value is not None:
+                return value
+        return default
 
     return get
+
+
+def spelled(key, value):
+    """How a run's command line says `value` for option `key`: with/without a switch, or the flag and its value."""
+    flag = "--" + key.replace("_", "-")
+    if isinstance(value, bool):
+        return ("with " if value else "without ") + flag
+    return f"with {flag} {value}"
+
+
+def check_forward_options(get, path):
+    for key, default, run_value, effect in FORWARD_OPTIONS:
+        value = get(key, default)
+        if value != run_value:
+            raise UserInputError(f"{path}: the checkpoint was trained {spelled(key, value)} ({effect}) — only the "
+                                 f"published run's forward pass converts ({spelled(key, run_value)})")
 
 
 def layer_count(weights, prefix):
@@ -118,10 +167,7 @@ def convert_weights(weights, max_rel_pos, path):
 
 def our_options(weights, get, path):
     """Our model options that build the repository's network, from the weights' shapes and its cfg."""
-    for key, run_value in RUN_VALUES.items():
-        if get(key, run_value) != run_value:
-            raise UserInputError(f"{path}: the checkpoint was trained with --{key.replace('_', '-')} "
-                                 f"{get(key, run_value)}; only the published configuration ({run_value}) converts")
+    check_forward_options(get, path)
     if layer_count(weights, FORK_DECODER) == 0:
         raise UserInputError(f"{path}: no gen_decoder in the checkpoint (a fine-tuned model?); maelm-import-fork "
                              f"converts pretraining checkpoints")
@@ -166,7 +212,7 @@ def arch_and_flags(options):
     return best
 
 
-def build_checkpoint(weights, options, vocab, arch, flags, path):
+def build_checkpoint(weights, vocab, arch, flags, tokens_per_sample, path):
     """Our model built with `options`, the converted weights loaded strictly, and the checkpoint dict to save."""
     from fairseq import options as fairseq_options
     from fairseq.data import Dictionary
@@ -176,12 +222,14 @@ def build_checkpoint(weights, options, vocab, arch, flags, path):
     from .models.maelm import MaelmModel
     from .tasks.maelm import MaelmConfig, MaelmTask
 
-    argv = ["DATA", "--task", "maelm", "--criterion", "maelm", "--arch", arch, *flags]
+    # the block length goes into the stored task config, which fairseq checks against the model's positions on load
+    argv = ["DATA", "--task", "maelm", "--criterion", "maelm", "--arch", arch, *flags, "--tokens-per-sample",
+            str(tokens_per_sample)]
     args = fairseq_options.parse_args_and_arch(fairseq_options.get_training_parser(), argv)
     dictionary = Dictionary()
     for i in range(vocab - len(dictionary) - 1):  # the task appends <mask>
         dictionary.add_symbol(f"madeupword{i:06d}")
-    task = MaelmTask(MaelmConfig(data="DATA", tokens_per_sample=options["max_positions"]), dictionary)
+    task = MaelmTask(MaelmConfig(data="DATA", tokens_per_sample=tokens_per_sample), dictionary)
     model = MaelmModel.build_model(args, task)
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
@@ -199,25 +247,22 @@ def build_checkpoint(weights, options, vocab, arch, flags, path):
 
 
 def import_checkpoint(path, out):
-    """Convert the repository checkpoint at `path`, write ours to `out`; returns (arch, flags, vocabulary size)."""
-    if not os.path.isfile(path):
-        raise UserInputError(f"{path}: no such checkpoint file; give the .pt written by the MAE-LM repository")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # truncated file, or a pickled object this environment has no class for
-        raise UserInputError(f"{path}: cannot be read as a checkpoint ({type(e).__name__}: {str(e)[:120]}); give "
-                             f"the .pt written by the MAE-LM repository") from None
-    if not isinstance(state, dict) or FORK_ENCODER + "embed_tokens.weight" not in state.get("model", {}):
+    """Convert the repository checkpoint at `path`, write ours to `out`; returns what the command lines need."""
+    state = read_checkpoint(path, "the MAE-LM repository's train.py")
+    if FORK_ENCODER + "embed_tokens.weight" not in state["model"]:
         raise UserInputError(f"{path}: not a checkpoint of the MAE-LM repository's `ae` model (no "
                              f"model.{FORK_ENCODER}embed_tokens.weight)")
-    get = fork_model_config(state, path)
+    get = fork_config(state, path)
     options, vocab = our_options(state["model"], get, path)
     weights = convert_weights(state["model"], options["max_rel_pos"], path)
     arch, flags = arch_and_flags(options)
-    checkpoint = build_checkpoint(weights, options, vocab, arch, flags, path)
+    # its task trains blocks of --tokens-per-sample tokens, which is also its number of positions unless
+    # --max-positions said otherwise; a longer block could not have indexed its position table
+    tokens_per_sample = min(get("tokens_per_sample", options["max_positions"]), options["max_positions"])
+    checkpoint = build_checkpoint(weights, vocab, arch, flags, tokens_per_sample, path)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     torch.save(checkpoint, out)
-    return arch, flags, vocab
+    return Imported(arch, flags, tokens_per_sample, vocab)
 
 
 @console_main
@@ -228,12 +273,12 @@ def main(argv=None):
     parser.add_argument("checkpoint", metavar="CKPT", help="the repository's checkpoint (.pt)")
     parser.add_argument("out", metavar="OUT", help="where to write our checkpoint (.pt)")
     args = parser.parse_args(argv)
-    arch, flags, vocab = import_checkpoint(args.checkpoint, args.out)
-    arch_flags = " ".join(["--arch", arch, *flags])
-    print(f"wrote {args.out}: {vocab} symbols (train on the repository's data-bin, whose dict.txt gives the same "
-          f"ids)\n  fine-tune: --restore-file {args.out} --reset-optimizer --reset-dataloader --reset-meters "
-          f"{arch_flags}\n  continue pretraining: --task maelm --criterion maelm --finetune-from-model {args.out} "
-          f"{arch_flags}")
+    imported = import_checkpoint(args.checkpoint, args.out)
+    arch_flags = " ".join(["--arch", imported.arch, *imported.flags])
+    print(f"wrote {args.out}: {imported.vocab} symbols (train on the repository's data-bin, whose dict.txt gives "
+          f"the same ids)\n  fine-tune: --restore-file {args.out} --reset-optimizer --reset-dataloader "
+          f"--reset-meters {arch_flags}\n  continue pretraining: --task maelm --criterion maelm --finetune-from-model "
+          f"{args.out} {arch_flags} --tokens-per-sample {imported.tokens_per_sample}")
     return 0
 
 

@@ -6,6 +6,7 @@ The reference forward below follows the spec's prose, not our model code: 0-inde
 ceil-bucketed relative positions shifted by the minimum of the R x R table, post-LN layers, deletion of masked
 tokens from the encoder, the scatter back with E[mask] at masked slots, the decoder's own positions and LN, and the
 tied LM head on masked positions only."""
+import json
 import math
 import re
 from argparse import Namespace
@@ -28,7 +29,7 @@ ROWS, BINS, MAX_REL = 40, 32, 64  # 40 positions: the table's farthest bucket (1
 
 # ----- a checkpoint in the repository's layout --------------------------------------------------------------------
 
-def fork_state_dict(vocab, decoder_rel_pos, seed=0):
+def fork_state_dict(vocab, decoder_rel_pos, rows=ROWS, seed=0):
     g = torch.Generator().manual_seed(seed)
 
     def rand(*shape, std=0.3):
@@ -51,9 +52,9 @@ def fork_state_dict(vocab, decoder_rel_pos, seed=0):
     embed = rand(vocab, DIM)
     embed[1] = 0  # padding row
     enc, dec = "encoder.sentence_encoder", "gen_decoder.sentence_encoder"
-    weights = {f"{enc}.embed_tokens.weight": embed, f"{enc}.embed_positions.weight": rand(ROWS, DIM),
+    weights = {f"{enc}.embed_tokens.weight": embed, f"{enc}.embed_positions.weight": rand(rows, DIM),
                f"{enc}.relative_attention_bias.weight": rand(BINS, HEADS, std=1.0),
-               f"{dec}.embed_tokens.weight": embed, f"{dec}.embed_positions.weight": rand(ROWS, DIM),
+               f"{dec}.embed_tokens.weight": embed, f"{dec}.embed_positions.weight": rand(rows, DIM),
                "gen_decoder.lm_head.weight": embed, "gen_decoder.lm_head.bias": rand(vocab, std=0.1),
                "gen_decoder.lm_head.dense.weight": rand(DIM, DIM), "gen_decoder.lm_head.dense.bias": rand(DIM)}
     weights.update(layer_norm(f"{enc}.emb_layer_norm"))
@@ -68,24 +69,31 @@ def fork_state_dict(vocab, decoder_rel_pos, seed=0):
     return weights
 
 
-def fork_model_options(decoder_rel_pos, **changes):
-    """cfg.model of an `ae` checkpoint: what its base_architecture leaves in the Namespace (the sizes are also in
-    the weights' shapes)."""
-    options = dict(arch="ae", encoder_layers=LAYERS, encoder_embed_dim=DIM, encoder_ffn_embed_dim=FFN,
+def fork_args(decoder_rel_pos, rows, **changes):
+    """The Namespace the repository's train.py parses for run_pretrain.sh at tiny widths: the `ae` model's options
+    as its base_architecture leaves them (the sizes are also in the weights' shapes) and the masked_lm task's, with
+    --tokens-per-sample `rows` (the model's positions, as its build_model sets them)."""
+    options = dict(arch="ae", task="masked_lm", criterion="masked_lm", data="fork-bin", tokens_per_sample=rows,
+                   sample_break_mode="complete_doc", mask_prob=0.15, no_return_mask=True, no_pos_align=False,
+                   decoder_only_mask=False, mask_subsets=1, pos_shift=0,
+                   encoder_layers=LAYERS, encoder_embed_dim=DIM, encoder_ffn_embed_dim=FFN,
                    encoder_attention_heads=HEADS, decoder_embed_dim=DIM, decoder_ffn_embed_dim=FFN,
                    decoder_attention_heads=HEADS, decoder_dim_apply="both", gen_decoder_layers=DECODER_LAYERS,
                    rel_pos=1, rel_pos_bins=BINS, max_rel_pos=MAX_REL, decoder_rel_pos=int(decoder_rel_pos),
-                   max_positions=ROWS, activation_fn="gelu", dropout=0.1, attention_dropout=0.1,
+                   max_positions=rows, activation_fn="gelu", dropout=0.1, attention_dropout=0.1,
                    activation_dropout=0.0, share_pos_emb=False, no_fill_mask=False, lm_linear_head=False,
                    decoder_cross_attn=False, bottleneck_embed_dim=0, keep_encoder_dim=False,
-                   decoder_sample_mode="zero-dropout")
+                   restore_encoder_mask=False, decoder_sample_mode="zero-dropout")
     options.update(changes)
     return Namespace(**options)
 
 
-def write_fork_checkpoint(path, vocab, decoder_rel_pos=False, **changes):
-    weights = fork_state_dict(vocab, decoder_rel_pos)
-    torch.save({"args": None, "cfg": {"model": fork_model_options(decoder_rel_pos, **changes)}, "model": weights,
+def write_fork_checkpoint(path, vocab, decoder_rel_pos=False, rows=ROWS, **changes):
+    """A checkpoint as the repository's trainer saves it: fairseq keeps a legacy run's whole Namespace as both
+    cfg.model and cfg.task."""
+    weights = fork_state_dict(vocab, decoder_rel_pos, rows)
+    args = fork_args(decoder_rel_pos, rows, **changes)
+    torch.save({"args": None, "cfg": {"model": args, "task": Namespace(**vars(args))}, "model": weights,
                 "optimizer_history": [{"criterion_name": "MaskedLmLoss", "optimizer_name": "FP16Optimizer",
                                        "lr_scheduler_state": {"best": None}, "num_updates": 1000}],
                 "extra_state": {"train_iterator": {"epoch": 3, "iterations_in_epoch": 7}}}, path)
@@ -137,7 +145,7 @@ def stack(x, positions, key_pad, w, prefix, layers, rel_pos):
     x = x * (~key_pad).unsqueeze(-1)
     bias = 0.0
     if rel_pos:
-        table = bucket_table(ROWS, BINS, MAX_REL)
+        table = bucket_table(w[f"{prefix}.embed_positions.weight"].shape[0], BINS, MAX_REL)
         ids = table[positions[:, :, None], positions[:, None, :]]  # (B, T, T)
         bias = w[f"{prefix}.relative_attention_bias.weight"][ids].permute(0, 3, 1, 2)
     for i in range(layers):
@@ -192,9 +200,8 @@ def our_model(checkpoint, dictionary):
     return model.eval(), task
 
 
-def batch(vocab, mask_idx, seed=0):
+def batch(vocab, mask_idx, seed=0, lengths=(ROWS - 1, 30, 17, 9)):
     g = torch.Generator().manual_seed(seed)
-    lengths = [ROWS - 1, 30, 17, 9]
     tokens = torch.ones(len(lengths), max(lengths), dtype=torch.long)
     for b, n in enumerate(lengths):
         tokens[b, :n] = torch.randint(5, vocab, (n,), generator=g)
@@ -210,8 +217,9 @@ def test_imported_model_computes_the_repository_forward(tmp_path, repository_dic
     d = repository_dictionary
     vocab = len(d) + ("<mask>" not in d.indices)
     fork = write_fork_checkpoint(tmp_path / "fork.pt", vocab, decoder_rel_pos)
-    arch, flags, imported_vocab = import_checkpoint(str(tmp_path / "fork.pt"), str(tmp_path / "ours.pt"))
-    assert imported_vocab == vocab and arch in ("maelm_base", "maelm_large")
+    imported = import_checkpoint(str(tmp_path / "fork.pt"), str(tmp_path / "ours.pt"))
+    assert imported.vocab == vocab and imported.arch in ("maelm_base", "maelm_large")
+    assert imported.tokens_per_sample == ROWS
     model, task = our_model(tmp_path / "ours.pt", d)
     assert task.mask_idx == 4
     tokens, masked = batch(vocab, task.mask_idx)
@@ -244,10 +252,32 @@ def test_position_rows_move_as_the_conventions_say(tmp_path, repository_dictiona
     assert bucket_table(ROWS, BINS, MAX_REL)[0, 0] == 14
 
 
-def test_options_outside_the_published_run_are_refused(tmp_path, capsys):
-    write_fork_checkpoint(tmp_path / "fork.pt", 60, share_pos_emb=True)
+@pytest.mark.parametrize("change,message", [
+    (dict(no_return_mask=False), "trained without --no-return-mask (the encoder saw [MASK]"),
+    (dict(no_pos_align=True), "trained with --no-pos-align (the kept tokens took positions 0..K-1"),
+    (dict(decoder_only_mask=True), "trained with --decoder-only-mask (the decoder read its own"),
+    (dict(mask_subsets=2), "trained with --mask-subsets 2 (the decoder ran once per mask subset)"),
+    (dict(restore_encoder_mask=True), "trained with --restore-encoder-mask ([MASK] positions kept their input"),
+    (dict(share_pos_emb=True), "trained with --share-pos-emb (the decoder reused the encoder's position table)"),
+])
+def test_runs_off_the_published_forward_pass_are_refused(tmp_path, capsys, change, message):
+    write_fork_checkpoint(tmp_path / "fork.pt", 60, **change)
     assert main([str(tmp_path / "fork.pt"), str(tmp_path / "ours.pt")]) == 2
-    assert "--share-pos-emb True" in capsys.readouterr().err and not (tmp_path / "ours.pt").exists()
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'fork.pt'}: the checkpoint was {message}") and err.count("\n") == 1
+    assert "only the published run's forward pass converts" in err and not (tmp_path / "ours.pt").exists()
+
+
+def test_a_run_that_stored_no_return_mask_default_is_refused(tmp_path, capsys):
+    """The repository's masked_lm task defaults to in-place [MASK] (no --no-return-mask): a config without the
+    option is that default, not the published run."""
+    write_fork_checkpoint(tmp_path / "fork.pt", 60)
+    state = torch.load(tmp_path / "fork.pt", weights_only=False)
+    for section in state["cfg"].values():
+        del section.no_return_mask
+    torch.save(state, tmp_path / "fork.pt")
+    assert main([str(tmp_path / "fork.pt"), str(tmp_path / "ours.pt")]) == 2
+    assert "trained without --no-return-mask" in capsys.readouterr().err
 
 
 def test_an_unreadable_checkpoint_is_one_line(tmp_path, capsys):
@@ -257,39 +287,75 @@ def test_an_unreadable_checkpoint_is_one_line(tmp_path, capsys):
     assert err.startswith(f"error: {tmp_path / 'fork.pt'}: cannot be read as a checkpoint") and err.count("\n") == 1
 
 
+TOKENS_PER_SAMPLE = 64  # a run of --tokens-per-sample 64: its model has 64 positions, not 512
+
+
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
-    """A repository data-bin and pair task, and a repository checkpoint of their vocabulary, imported."""
+    """A repository data-bin and pair task, and a repository checkpoint of their vocabulary trained with
+    --tokens-per-sample 64, imported: (folder, the repository's weights, the printed command lines' flags)."""
     root = tmp_path_factory.mktemp("imported")
     _, vocab, mask = write_repository_data_bin(root / "bin", with_mask=True)
     write_repository_pair_bin(root / "pairs", with_mask=True)
-    write_fork_checkpoint(root / "fork.pt", vocab)
+    fork = write_fork_checkpoint(root / "fork.pt", vocab, rows=TOKENS_PER_SAMPLE)
     _, output = run_cli(["maelm-import-fork", root / "fork.pt", root / "ours.pt"], env=CPU_ENV)
-    # the printed command line for continued pretraining ends with the --arch and flags to use
-    continue_line = next(line for line in output.splitlines() if "continue pretraining:" in line)
-    return root, continue_line.split(f"--finetune-from-model {root / 'ours.pt'} ")[1].split()
+    printed = {}
+    for line in output.splitlines():
+        use, _, flags = line.strip().partition(": ")
+        if use in ("fine-tune", "continue pretraining"):
+            printed[use] = flags.split()
+    return root, fork, printed
+
+
+def test_imported_checkpoint_loads_with_fairseq_as_it_is(imported):
+    """fairseq's own loader builds the task from the stored config (no overrides but the data-bin) and the model
+    from the weights: the encoder gives the repository's features on a 64-token row."""
+    import maelm_fairseq  # noqa: F401
+    from fairseq import checkpoint_utils
+
+    root, fork, _ = imported
+    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([str(root / "ours.pt")],
+                                                                     arg_overrides={"data": str(root / "bin")})
+    assert cfg.task.tokens_per_sample == TOKENS_PER_SAMPLE == cfg.model.max_positions
+    tokens, _ = batch(len(task.source_dictionary), task.mask_idx, lengths=[TOKENS_PER_SAMPLE, 30, 9])
+    with torch.no_grad():
+        features, _ = models[0].eval()(tokens, features_only=True)
+        expected = reference_encoder(tokens, fork)
+    real = tokens.ne(1)
+    torch.testing.assert_close(features[real], expected[real], atol=1e-5, rtol=1e-5)
 
 
 def test_imported_checkpoint_continues_pretraining(imported):
-    root, arch_flags = imported
-    _, output = run_cli(["maelm-train", root / "bin", "--task", "maelm", "--criterion", "maelm", *arch_flags,
-                         *TINY_TRAIN, "--tokens-per-sample", 32, "--finetune-from-model", root / "ours.pt",
-                         "--max-update", 4, "--save-dir", root / "continued", "--no-save"], env=CPU_ENV)
+    """The printed command line as it is (the training flags before it, so its own flags win)."""
+    root, _, printed = imported
+    assert printed["continue pretraining"][-2:] == ["--tokens-per-sample", str(TOKENS_PER_SAMPLE)]
+    _, output = run_cli(["maelm-train", root / "bin", *TINY_TRAIN, "--max-update", 4, "--save-dir", root / "continued",
+                         "--no-save", *printed["continue pretraining"]], env=CPU_ENV)
     assert f"Loaded checkpoint {root / 'ours.pt'}" in output
     losses = logged_values(output, "loss", kind="valid")
     assert losses and all(math.isfinite(loss) for loss in losses)
 
 
 def test_imported_checkpoint_fine_tunes_with_sentence_prediction(imported):
-    root, arch_flags = imported
+    root, _, printed = imported
     _, output = run_cli(["maelm-train", root / "pairs", "--task", "sentence_prediction", "--criterion",
-                         "sentence_prediction", *arch_flags, "--num-classes", 2, "--init-token", 0,
-                         "--separator-token", 2, "--restore-file", root / "ours.pt", "--reset-optimizer",
-                         "--reset-dataloader", "--reset-meters", "--optimizer", "adam", "--lr", 1e-4,
+                         "sentence_prediction", *printed["fine-tune"], "--num-classes", 2, "--init-token", 0,
+                         "--separator-token", 2, "--optimizer", "adam", "--lr", 1e-4,
                          "--batch-size", 8, "--max-update", 4, "--cpu", "--num-workers", 0, "--log-format", "simple",
                          "--save-dir", root / "glue", "--no-save"], env=CPU_ENV)
     assert f"Loaded checkpoint {root / 'ours.pt'}" in output
     assert logged_values(output, "accuracy", kind="valid")
+
+
+def test_imported_checkpoint_gives_maelm_rank(imported, tmp_path):
+    root, _, _ = imported
+    run_cli(["maelm-rank", root / "ours.pt", "--data", root / "bin", "--out", tmp_path / "rank", "--tokens-per-sample",
+             TOKENS_PER_SAMPLE, "--device", "cpu", "--no-progress", "--max-tokens", 2000], env=CPU_ENV)
+    rows = json.loads((tmp_path / "rank.json").read_text())["models"][0]["rows"]
+    without = [r for r in rows if r["condition"] == "without_mask"]
+    assert [r["layer"] for r in without] == list(range(LAYERS + 1))
+    assert all(1 <= r["effective_rank"] <= DIM for r in without)
+    assert json.loads((tmp_path / "rank.json").read_text())["models"][0]["hidden_dim"] == DIM
 
 
 def test_the_published_runs_rebuild_with_our_archs():
@@ -308,7 +374,7 @@ def test_the_published_runs_rebuild_with_our_archs():
 
 
 def test_imported_checkpoint_exports_to_transformers(imported, tmp_path):
-    root, _ = imported
+    root, _, _ = imported
     _, output = run_cli(["maelm-export-hf", root / "ours.pt", "--out", tmp_path / "hf", "--no-tokenizer"],
                         env=CPU_ENV)
     difference = float(re.search(r"max abs difference vs ours ([-\d.e+]+)", output).group(1))

@@ -2,6 +2,7 @@
 import os
 
 import torch
+from fairseq.utils import split_paths
 
 from ..errors import UserInputError
 from ..models.maelm import DECODER_PREFIXES, LM_HEAD_PREFIX
@@ -16,13 +17,34 @@ def option(cfg, key, default=None):
     return default if value is None else value
 
 
+def read_checkpoint(path, written_by="fairseq-train"):
+    """The dict a fairseq checkpoint file holds. A missing file, one torch cannot load (truncated, or pickling a class
+    this environment lacks) or one without a 'model' state dict is a one-line UserInputError; `written_by` names
+    the program whose .pt the user should give."""
+    fix = f"give the .pt written by {written_by}"
+    if not os.path.isfile(path):
+        raise UserInputError(f"{path}: no such checkpoint file — {fix}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types here (RuntimeError, EOFError, UnpicklingError, ...)
+        reason = " ".join(f"{type(e).__name__}: {e}".split())[:160]  # one line, however torch words it
+        raise UserInputError(f"{path}: cannot be read as a checkpoint ({reason}) — {fix}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+        raise UserInputError(f"{path}: not a checkpoint (no 'model' state dict) — {fix}")
+    return state
+
+
+def recorded_data_bin(state):
+    """The first data-bin of the checkpoint's cfg.task.data (args.data in older checkpoints), or None."""
+    cfg = state.get("cfg") or {}
+    task = cfg.get("task") if isinstance(cfg, dict) else getattr(cfg, "task", None)
+    data = option(task, "data") if task is not None else option(state.get("args"), "data")
+    return split_paths(data)[0] if data else None  # fairseq reads dict.txt from the first
+
+
 def load_checkpoint(path):
     """(state dict, model config) of a fairseq checkpoint."""
-    if not os.path.isfile(path):
-        raise UserInputError(f"{path}: no such checkpoint file — give the .pt file written by fairseq-train")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(state, dict) or "model" not in state:
-        raise UserInputError(f"{path}: not a fairseq checkpoint (no 'model' entry) — give a fairseq-train .pt file")
+    state = read_checkpoint(path)
     cfg = state.get("cfg")
     model_cfg = cfg["model"] if cfg is not None and cfg.get("model") is not None else state.get("args")
     if model_cfg is None:

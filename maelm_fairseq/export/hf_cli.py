@@ -17,9 +17,10 @@ Model (--head auto picks):
   MaelmForSequenceClassification), whose code is written into DIR: load them with trust_remote_code=True.
 
 Tokenizer (from --data DATA_BIN: its dict.txt gives the ids, its tokenizer.json names the tokenizer files, as
-preprocess/pretrain/prepare_corpus.py writes them; the flags above give the files instead): ids are fairseq's
-(<s>=0 <pad>=1 </s>=2 <unk>=3, dict.txt order, <mask> last), so AutoTokenizer gives the ids our preprocessing
-gives. sentencepiece and GPT-2 BPE load with plain transformers; fastBPE+Moses needs trust_remote_code=True (and
+preprocess/pretrain/prepare_corpus.py writes them; the flags above give the files instead. Without --data: the
+data-bin the checkpoint's cfg.task.data records, if that folder still has its dict.txt): ids are fairseq's (<s>=0
+<pad>=1 </s>=2 <unk>=3, dict.txt order, <mask> last), so AutoTokenizer gives the ids our preprocessing gives.
+sentencepiece and GPT-2 BPE load with plain transformers; fastBPE+Moses needs trust_remote_code=True (and
 sacremoses). Files that do not match dict.txt, or a dict.txt that does not match the checkpoint, are refused.
 
 After saving, DIR is reloaded with transformers and its hidden states (embeddings and every layer) and head outputs
@@ -27,10 +28,11 @@ are compared with ours on a padded random batch (--no-verify to skip); the maxim
 stored in DIR/maelm_export.json and must be <= --tolerance.
 """
 import argparse
+import os
 import sys
 
 from ..errors import UserInputError, console_main
-from .checkpoint import HEADS
+from .checkpoint import HEADS, read_checkpoint, recorded_data_bin
 
 
 
@@ -42,7 +44,8 @@ def build_parser():
     parser.add_argument("--head", choices=HEADS, default="auto", help="what to export (default: auto, see above)")
     tokenizer = parser.add_argument_group("tokenizer")
     tokenizer.add_argument("--data", metavar="DATA_BIN", help="data-bin with the checkpoint's dict.txt (and "
-                                                              "tokenizer.json naming the tokenizer files)")
+                           "tokenizer.json naming the tokenizer files); default: the one the checkpoint records "
+                           "(cfg.task.data), if it still exists")
     tokenizer.add_argument("--sp-model", metavar="FILE", help="sentencepiece model the data-bin was made with")
     tokenizer.add_argument("--gpt2-encoder-json", metavar="FILE", help="GPT-2 BPE encoder.json")
     tokenizer.add_argument("--gpt2-vocab-bpe", metavar="FILE", help="GPT-2 BPE vocab.bpe")
@@ -54,6 +57,21 @@ def build_parser():
     return parser
 
 
+def recorded_data(checkpoint):
+    """--data's default: the data-bin the checkpoint was trained on (cfg.task.data), which must still hold its
+    dict.txt; None when the checkpoint records none (the tokenizer step then asks for --data). Reading the file
+    twice (here and in the export) costs a second torch.load only when --data is left out."""
+    data = recorded_data_bin(read_checkpoint(checkpoint))
+    if data is None:
+        return None
+    if not os.path.isfile(os.path.join(data, "dict.txt")):
+        raise UserInputError(f"--data: needed for the tokenizer, and {data}, the data-bin recorded in the checkpoint "
+                             f"(cfg.task.data), has no dict.txt any more — give the data-bin the checkpoint was "
+                             f"trained on, or --no-tokenizer to export the model alone")
+    print(f"--data {data}: the data-bin recorded in the checkpoint (cfg.task.data)")
+    return data
+
+
 def run(args):
     from .hf_export import export
     from .tokenizer_files import find_tokenizer_files
@@ -63,7 +81,8 @@ def run(args):
     if args.no_tokenizer and any(tokenizer_flags):
         raise UserInputError("--no-tokenizer: drop it, or drop --data and the tokenizer file flags")
     tokenizer = None if args.no_tokenizer else find_tokenizer_files(
-        args.data, args.sp_model, args.gpt2_encoder_json, args.gpt2_vocab_bpe, args.bpe_codes, args.lowercase)
+        args.data or recorded_data(args.checkpoint), args.sp_model, args.gpt2_encoder_json, args.gpt2_vocab_bpe,
+        args.bpe_codes, args.lowercase)
     return export(args.checkpoint, args.out, args.head, tokenizer, not args.no_verify, args.tolerance)
 
 
