@@ -252,6 +252,37 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys, flags, message):
     assert "none.pt: no such checkpoint file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damage,message", [
+    ("truncate", "cannot be read as a checkpoint (RuntimeError: PytorchStreamReader failed"),
+    ("not a checkpoint", "not a checkpoint (no 'model' state dict) — give the .pt written by fairseq-train"),
+])
+def test_a_broken_checkpoint_file_is_one_line(tmp_path, capsys, damage, message):
+    """The reader maelm-import-fork shares: half a checkpoint (a copy cut short), or a .pt holding something else."""
+    from maelm_fairseq.export.hf_cli import main
+
+    _, model, args = tiny()
+    path = save_checkpoint(model, args, tmp_path / "c.pt")
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    else:
+        torch.save(model.state_dict(), path)  # weights alone, no 'model' entry
+    assert main([str(path), "--out", str(tmp_path / "hf"), "--no-tokenizer"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1, err
+    assert not (tmp_path / "hf").exists()
+
+
+def test_a_real_checkpoint_gives_its_data_bin_to_the_tokenizer(mlm_checkpoint, word_data_bin, tmp_path, capsys):
+    """Without --data, the data-bin fairseq-train recorded (cfg.task.data) is used and named; this word-level one
+    has no tokenizer manifest, so the tokenizer step then asks for the files (tokenizer tests export in full)."""
+    from maelm_fairseq.export.hf_cli import main
+
+    assert main([str(mlm_checkpoint), "--out", str(tmp_path / "hf")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == f"--data {word_data_bin}: the data-bin recorded in the checkpoint (cfg.task.data)\n"
+    assert captured.err.startswith(f"error: {word_data_bin / 'tokenizer.json'}: no tokenizer manifest")
+
+
 def test_help(capsys):
     from maelm_fairseq.export.hf_cli import main
 

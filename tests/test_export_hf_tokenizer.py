@@ -153,6 +153,28 @@ def without_manifest(data_bin, tmp_path):
     return copy
 
 
+def test_data_defaults_to_the_data_bin_the_checkpoint_records(tmp_path, capsys):
+    """No --data: the checkpoint's cfg.task.data is used while it holds dict.txt, and said; once it is gone, the
+    refusal names it."""
+    data_bin = prepare(tmp_path / "bin", "gpt2")
+    tiny_mlm_checkpoint(data_bin, tmp_path / "c.pt")
+    state = torch.load(tmp_path / "c.pt", weights_only=False)
+    state["cfg"]["task"] = {"_name": "maelm", "data": f"{data_bin}:{tmp_path / 'second-shard'}"}  # dict.txt: 1st
+    torch.save(state, tmp_path / "c.pt")
+    export_cli(tmp_path / "c.pt", "--out", tmp_path / "hf")
+    assert f"--data {data_bin}: the data-bin recorded in the checkpoint (cfg.task.data)" in capsys.readouterr().out
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    line = "The else clause runs last."
+    expected = [0] + our_ids(data_bin, Dictionary.load(str(data_bin / "dict.txt")), line) + [2]
+    assert tokenizer(line)["input_ids"] == expected
+
+    (data_bin / "dict.txt").unlink()
+    assert export_main([str(tmp_path / "c.pt"), "--out", str(tmp_path / "hf2")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --data: needed for the tokenizer, and {data_bin}, the data-bin recorded in the "
+                          f"checkpoint (cfg.task.data), has no dict.txt any more") and err.count("\n") == 1
+
+
 def test_flags_give_the_files_of_a_data_bin_without_manifest(tmp_path):
     data_bin = prepare(tmp_path / "gpt2", "gpt2")
     tiny_mlm_checkpoint(data_bin, tmp_path / "c.pt")
