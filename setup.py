@@ -37,6 +37,7 @@ setup(
             "maelm-import-fork = maelm_fairseq.import_fork:main",
             "maelm-squad-predict = maelm_fairseq.squad.predict_cli:main",
             "maelm-glue-predict = maelm_fairseq.evaluation.glue_predict:main",
+            "maelm-prepare-labelled = preprocess.labelled.prepare_labelled:main",
         ],
     },
 )
