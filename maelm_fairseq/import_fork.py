@@ -65,7 +65,7 @@ CANDIDATE_ARCHS = ("maelm_base", "maelm_large")
 
 class Imported(NamedTuple):
     """What the printed command lines need: our --arch, the flags that make it the repository's network, the
-    block length it was trained with (its number of positions unless it said otherwise) and the vocabulary size."""
+    block length it was trained with and the vocabulary size."""
     arch: str
     flags: list
     tokens_per_sample: int
@@ -213,7 +213,8 @@ def arch_and_flags(options):
 
 
 def build_checkpoint(weights, vocab, arch, flags, tokens_per_sample, path):
-    """Our model built with `options`, the converted weights loaded strictly, and the checkpoint dict to save."""
+    """Our model built by `arch` and `flags`, the converted weights loaded strictly, and the checkpoint dict to
+    save."""
     from fairseq import options as fairseq_options
     from fairseq.data import Dictionary
     from fairseq.dataclass.utils import convert_namespace_to_omegaconf
@@ -256,9 +257,8 @@ def import_checkpoint(path, out):
     options, vocab = our_options(state["model"], get, path)
     weights = convert_weights(state["model"], options["max_rel_pos"], path)
     arch, flags = arch_and_flags(options)
-    # its task trains blocks of --tokens-per-sample tokens, which is also its number of positions unless
-    # --max-positions said otherwise; a longer block could not have indexed its position table
-    tokens_per_sample = min(get("tokens_per_sample", options["max_positions"]), options["max_positions"])
+    # the block length its task trained with; its model's number of positions unless --max-positions said otherwise
+    tokens_per_sample = get("tokens_per_sample", options["max_positions"])
     checkpoint = build_checkpoint(weights, vocab, arch, flags, tokens_per_sample, path)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     torch.save(checkpoint, out)
