@@ -1,4 +1,5 @@
-"""What a fairseq checkpoint holds, read without building its task or model: weights, model options, which heads."""
+"""What a fairseq checkpoint holds, read without building its task or model: weights, model options, which heads,
+the data-bin it was trained on. `read_checkpoint` is the one reader of the file (maelm-import-fork's too)."""
 import os
 
 import torch
