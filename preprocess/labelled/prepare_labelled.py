@@ -108,7 +108,7 @@ def label_counts(examples, regression):
         values = [float(example.label) for example in examples]
         return f"labels mean {sum(values) / len(values):.4g}, min {min(values):.4g}, max {max(values):.4g}"
     counts = collections.Counter(example.label for example in examples)
-    return "labels " + ", ".join(f"{label} {count}" for label, count in sorted(counts.items()))
+    return "labels " + ", ".join(f"{label!r} {count:,}" for label, count in sorted(counts.items()))
 
 
 def class_names(bin_dir, count):
@@ -130,13 +130,14 @@ def report(args, splits, lengths, classes, bad):
     flags += " --init-token 0" + (" --separator-token 2" if columns == 2 else "") + f" --max-positions {args.max_positions}"
     lines.append(f"fine-tune with: {flags}")
     if classes:
-        lines.append("  class ids (label/dict.txt order): " + ", ".join(f"{i}={name}" for i, name in enumerate(classes)))
+        lines.append("  class ids (label/dict.txt order): " + ", ".join(f"{i} = {name!r}" for i, name in enumerate(classes)))
     long = [(name, example.where, length) for name, examples in splits.items()
             for example, length in zip(examples, lengths[name]) if length > args.max_positions]
     if long:
         named = ", ".join(f"{where} ({length} tokens)" for _, where, length in long[:LONG_SHOWN])
         more = f" and {len(long) - LONG_SHOWN} more" if len(long) > LONG_SHOWN else ""
-        lines.append(f"{len(long)} examples are longer than --max-positions {args.max_positions}: {named}{more}")
+        count = f"{len(long)} examples are" if len(long) > 1 else "1 example is"
+        lines.append(f"{count} longer than --max-positions {args.max_positions}: {named}{more}")
         split_list = ",".join(dict.fromkeys(name for name, _, _ in long))
         lines.append(f"  fine-tune with --shorten-method truncate --shorten-data-split-list {split_list} to cut them to "
                      f"{args.max_positions} tokens (otherwise fairseq-train skips long train examples and stops at "
@@ -151,12 +152,16 @@ def to_split(name, examples):
     return Split(name, [example.texts for example in examples], [e.label for e in examples] if labelled else None)
 
 
+def check_tokenizer_dir(tokenizer_dir):
+    read_manifest(tokenizer_dir)
+    if not Path(tokenizer_dir, "dict.txt").is_file():
+        fail(Path(tokenizer_dir, "dict.txt"), "no dict.txt", "pass the data-bin written by prepare_corpus.py")
+
+
 def run(args):
     """Check everything, then write the data-bin (raises UserInputError on bad input)."""
     tokenizer_dir = Path(args.tokenizer_dir)
-    read_manifest(tokenizer_dir)
-    if not (tokenizer_dir / "dict.txt").is_file():
-        fail(tokenizer_dir / "dict.txt", "no dict.txt", "pass the data-bin written by prepare_corpus.py")
+    check_tokenizer_dir(tokenizer_dir)
     bad = BadRows(args.skip_bad_rows)
     train, valid, test = read_all(args, bad)
     splits = {"train": train, "valid": valid, **({"test": test} if test else {})}
