@@ -167,6 +167,62 @@ def test_bad_flags(capsys, word_data_bin, tmp_path, flags, message):
     expect(capsys, word_data_bin, tmp_path / "ck", [message], *flags)
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--rel-pos-bins", 6], "--rel-pos-bins 6: not a multiple of 4 of at least 8 (--arch maelm_tiny) — use 32, 64 "
+                            "(maelm_base) or 128 (maelm_large)"),
+    (["--max-rel-pos", 9], "--max-rel-pos 9: too small for --rel-pos-bins 32 (--arch maelm_tiny) — give at least "
+                           "10; the archs use 2 x --rel-pos-bins"),
+    (["--rel-pos", 0, "--decoder-rel-pos", 1, "--rel-pos-bins", 10],  # the decoder's table is checked too
+     "--rel-pos-bins 10: not a multiple of 4 of at least 8"),
+])
+def test_bad_relative_position_flags(capsys, word_data_bin, tmp_path, flags, message):
+    """Checked with the other model flags, before any module is built (not a ValueError from the bias module)."""
+    status, line = maelm_train(capsys, word_data_bin, tmp_path / "ck", *flags)
+    assert status == 2 and line.startswith(f"error: {message}"), line
+    if len(flags) == 2:
+        assert line == f"error: {message}"
+    assert no_checkpoints(tmp_path / "ck")
+
+
+FIX_PAIRING = ("pretrain with --task maelm (or masked_lm), or fine-tune with the task's own criterion "
+               "(sentence_prediction: --criterion sentence_prediction or maelm_sentence_prediction; maelm_squad: "
+               "--criterion maelm_squad)")
+SQUAD_ONE_UPDATE = ["--task", "maelm_squad", "--arch", "maelm_tiny", "--max-update", 1, "--disable-validation",
+                    "--optimizer", "adam", "--lr", 1e-3, "--batch-size", 4, "--cpu", "--num-workers", 0]
+
+
+def test_masked_lm_criterion_with_the_squad_task(capsys, squad_data, tmp_path):
+    status, errors = train_in_process(capsys, [squad_data, *SQUAD_ONE_UPDATE, "--criterion", "maelm",
+                                               "--save-dir", tmp_path / "ck"])
+    assert status == 2 and errors == ["error: --criterion maelm: predicts masked tokens, but --task maelm_squad is "
+                                      f"not a masked-LM task — {FIX_PAIRING}"]
+    assert no_checkpoints(tmp_path / "ck")
+
+
+def test_squad_criterion_with_the_pretraining_task(capsys, word_data_bin, tmp_path):
+    status, errors = train_in_process(capsys, [word_data_bin, *ONE_UPDATE, "--criterion", "maelm_squad",
+                                               "--save-dir", tmp_path / "ck"])
+    assert status == 2 and errors == [
+        "error: --criterion maelm_squad: needs --task maelm_squad, which adds the span head and reads SQuAD "
+        "features, but got --task maelm — fine-tune SQuAD with --task maelm_squad --criterion maelm_squad on the "
+        "output of preprocess/squad/prepare_squad.py"]
+    assert no_checkpoints(tmp_path / "ck")
+
+
+def test_token_predictions_from_an_encoder_built_for_fine_tuning():
+    """No fairseq task/criterion pair reaches it from the command line (fairseq refuses them first); a script that
+    asks a fine-tuning model for logits gets the same kind of line."""
+    from model_factory import TINY, batch, build, finetuning_task, pretraining_task
+
+    task = pretraining_task()
+    model = build("maelm_tiny", finetuning_task(task), **TINY)
+    src, _ = batch(task)
+    with pytest.raises(UserInputError) as caught:
+        model(src)
+    assert str(caught.value) == ("--task: not a masked-LM task, so the maelm model was built without its LM head (the "
+                                 f"encoder alone) and cannot predict tokens — {FIX_PAIRING}")
+
+
 def test_dictionary_without_mask_for_a_decoder():
     from model_factory import TINY, build, pretraining_task
     from fairseq.data import Dictionary

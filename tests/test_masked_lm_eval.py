@@ -4,6 +4,7 @@ import json
 import math
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 
@@ -66,6 +67,23 @@ def test_unigram_cli_prints_and_writes(word_data_bin, tmp_path):
                           str(tmp_path / "u.json")], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert float(out.strip().splitlines()[-1]) == pytest.approx(json.load(open(tmp_path / "u.json"))["unigram_bits"],
                                                                 abs=1e-3)
+
+
+@pytest.mark.parametrize("missing", ["dict.txt", "valid"])
+def test_unigram_cli_names_what_is_missing(word_data_bin, tmp_path, missing):
+    data = shutil.copytree(word_data_bin, tmp_path / "bin")
+    for name in ("dict.txt",) if missing == "dict.txt" else ("valid.bin", "valid.idx"):
+        os.remove(data / name)
+    run = subprocess.run([sys.executable, "-m", "maelm_fairseq.evaluation.masked_lm", str(data)],
+                         capture_output=True, text=True, cwd=REPO)
+    expected = {
+        "dict.txt": f"error: {data / 'dict.txt'}: dictionary not found; the data directory must hold the dict.txt "
+                    f"written by fairseq-preprocess: create it with fairseq-preprocess --only-source (see "
+                    f"preprocess/README.md)",
+        "valid": f"error: {data / 'valid'}.bin/.idx: no `valid` split in {data} — binarize it with "
+                 f"fairseq-preprocess (preprocess/README.md)",
+    }[missing]
+    assert run.returncode == 2 and run.stderr.splitlines()[-1] == expected and "Traceback" not in run.stderr
 
 
 def test_progress_condenses_fairseq_lines(monkeypatch, capsys):

@@ -1,5 +1,6 @@
 """End-to-end tests of preprocess/squad/prepare_squad.py on a tiny SQuAD v2.0 json with impossible questions."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +145,22 @@ def test_malformed_json_fails_clearly(tmp_path, pretrain_bin, content, message):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: {bad}: ") and message in last
+
+
+def test_missing_dict_is_one_line(tmp_path, pretrain_bin):
+    tokenizer_dir = tmp_path / "bin"
+    shutil.copytree(pretrain_bin, tokenizer_dir)
+    (tokenizer_dir / "dict.txt").unlink()
+    result = subprocess.run(
+        [sys.executable, str(REPO / "preprocess" / "squad" / "prepare_squad.py"), "--valid-json", str(SQUAD),
+         "--tokenizer-dir", str(tokenizer_dir), "--output", str(tmp_path / "out")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {tokenizer_dir / 'dict.txt'}: not found — --tokenizer-dir must be the pretraining data-bin, which "
+        f"holds dict.txt next to tokenizer.json (preprocess/pretrain/prepare_corpus.py writes both)")
+    assert not (tmp_path / "out").exists()
 
 
 def test_non_sentencepiece_bin_is_refused(tmp_path, capsys):

@@ -22,14 +22,24 @@ import torch
 import torch.nn.functional as F
 from fairseq import metrics, modules
 from fairseq.criterions import FairseqCriterion, register_criterion
+from fairseq.tasks.masked_lm import MaskedLMTask
 
 from ..analysis.effective_rank import effective_rank_tensor
+from ..errors import UserInputError
+from ..models.checks import FINETUNING_CRITERIA, task_name
 
 COLLAPSE_ROWS = 256  # real-token rows per batch for enc_erank / enc_cos (an SVD of COLLAPSE_ROWS x hidden)
 
 
 @register_criterion("maelm")
 class MaelmCriterion(FairseqCriterion):
+    def __init__(self, task):
+        super().__init__(task)
+        if not isinstance(task, MaskedLMTask):  # other tasks build the encoder alone, without the LM head
+            raise UserInputError(f"--criterion maelm: predicts masked tokens, but --task {task_name(task)} is not a "
+                                 f"masked-LM task — pretrain with --task maelm (or masked_lm), or fine-tune with the "
+                                 f"task's own criterion ({FINETUNING_CRITERIA})")
+
     def forward(self, model, sample, reduce=True):
         target = sample["target"]
         predicted = target.ne(self.padding_idx)

@@ -10,7 +10,10 @@ import torch.nn.functional as F
 from fairseq import metrics
 from fairseq.criterions import FairseqCriterion, register_criterion
 from fairseq.dataclass import FairseqDataclass
+from fairseq.tasks import TASK_REGISTRY
 
+from ..errors import UserInputError
+from ..models.checks import task_name
 from ..squad.predictions import WindowLogits
 
 WINDOWS_KEY = "squad_windows"  # logging-output entry with the evaluation windows of a batch
@@ -18,12 +21,18 @@ WINDOWS_KEY = "squad_windows"  # logging-output entry with the evaluation window
 
 @register_criterion("maelm_squad", dataclass=FairseqDataclass)
 class SquadCriterion(FairseqCriterion):
+    def __init__(self, task):
+        super().__init__(task)
+        # looked up, not imported: the task module imports this one
+        if not isinstance(task, TASK_REGISTRY["maelm_squad"]):
+            raise UserInputError(f"--criterion maelm_squad: needs --task maelm_squad, which adds the span head and "
+                                 f"reads SQuAD features, but got --task {task_name(task)} — fine-tune SQuAD with "
+                                 f"--task maelm_squad --criterion maelm_squad on the output of "
+                                 f"preprocess/squad/prepare_squad.py")
+
     def forward(self, model, sample, reduce=True):
-        head = getattr(model, "squad_head", None)
-        if head is None:
-            raise RuntimeError("--criterion maelm_squad needs a model built by --task maelm_squad (it adds the span head)")
         features, _ = model(**sample["net_input"], features_only=True)
-        start_logits, end_logits = head(features, sample["p_mask"])
+        start_logits, end_logits = model.squad_head(features, sample["p_mask"])
         loss = (F.cross_entropy(start_logits, sample["start_positions"], ignore_index=-1, reduction="sum")
                 + F.cross_entropy(end_logits, sample["end_positions"], ignore_index=-1, reduction="sum")) / 2
         sample_size = sample["nsentences"]

@@ -13,12 +13,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import UserInputError, console_main
+
 
 def split_tokens(data_bin, split, dictionary) -> np.ndarray:
     """Every token id of a binarized split (each line's </s> included), as one array."""
     from fairseq.data import data_utils
 
-    dataset = data_utils.load_indexed_dataset(os.path.join(data_bin, split), dictionary)
+    from ..data.split_checks import check_split_files
+
+    path = os.path.join(data_bin, split)
+    check_split_files(path, dictionary)
+    dataset = data_utils.load_indexed_dataset(path, dictionary)
+    if dataset is None:
+        raise UserInputError(f"{path}.bin/.idx: no `{split}` split in {data_bin} — binarize it with "
+                             f"fairseq-preprocess (preprocess/README.md)")
     return np.concatenate([dataset[i].numpy() for i in range(len(dataset))])
 
 
@@ -103,7 +112,8 @@ def unigram_reference_bits(data_bin, dictionary, split="valid") -> float:
     return float(-unigram_log2_probs(data_bin, dictionary)[torch.from_numpy(tokens)].mean())
 
 
-def main():
+@console_main
+def main(argv=None):
     """python -m maelm_fairseq.evaluation.masked_lm DATA_BIN [--out FILE.json]: prints the unigram reference of the
     valid split (bits per masked text token, in expectation over the masks)."""
     import argparse
@@ -114,7 +124,7 @@ def main():
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("data_bin")
     parser.add_argument("--out", help="also write {\"unigram_bits\": ...} to this JSON file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     dictionary = load_dictionary(os.path.join(args.data_bin, "dict.txt"))
     bits = unigram_reference_bits(args.data_bin, dictionary)
     if args.out:
@@ -124,4 +134,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

@@ -1,11 +1,24 @@
 """What the maelm model refuses, in one line each: options that contradict each other or the architecture (before
 any module is built), and checkpoints that do not fit the model (before torch's strict load)."""
 from ..errors import CheckpointMismatch, UserInputError
+from ..modules.relative_position import buckets_valid, min_max_distance
 
 
 def arch_name(args):
     """--arch from a legacy Namespace (`arch`) or a hydra model config (`_name`)."""
     return getattr(args, "arch", None) or getattr(args, "_name", None) or "maelm"
+
+
+# what a fine-tuning task trains with, for the messages about a criterion given the wrong task
+FINETUNING_CRITERIA = ("sentence_prediction: --criterion sentence_prediction or maelm_sentence_prediction; "
+                       "maelm_squad: --criterion maelm_squad")
+
+
+def task_name(task):
+    """The name `task` is registered under (what --task said), for messages."""
+    from fairseq.tasks import TASK_REGISTRY
+
+    return next((name for name, cls in TASK_REGISTRY.items() if type(task) is cls), type(task).__name__)
 
 
 def check_architecture_options(args, pretraining, tokens_per_sample=None):
@@ -22,6 +35,8 @@ def check_architecture_options(args, pretraining, tokens_per_sample=None):
     if args.rel_pos_init != "normal" and not (args.rel_pos or decoder_rel_pos):
         raise UserInputError(f"--rel-pos-init {args.rel_pos_init} starts a relative-position bias, but the model has "
                              f"none (--arch {arch}); add --rel-pos 1 (encoder) and/or --decoder-rel-pos 1")
+    if args.rel_pos or decoder_rel_pos:
+        check_relative_position_options(args.rel_pos_bins, args.max_rel_pos, arch)
     if not pretraining:
         return  # fine-tuning builds the encoder only; the checkpoint's decoder options are ignored
     if args.decoder_layers < 0:
@@ -37,6 +52,15 @@ def check_architecture_options(args, pretraining, tokens_per_sample=None):
             raise UserInputError(f"{inconsistent[0]} needs a decoder, but --decoder-layers is 0 (--arch {arch}); "
                                  f"give --decoder-layers N > 0, or drop the decoder options for the MLM baseline "
                                  f"(--arch maelm_mlm_base)")
+
+
+def check_relative_position_options(bins, max_distance, arch):
+    if not buckets_valid(bins):
+        raise UserInputError(f"--rel-pos-bins {bins}: not a multiple of 4 of at least 8 (--arch {arch}) — use 32, 64 "
+                             f"(maelm_base) or 128 (maelm_large)")
+    if max_distance < min_max_distance(bins):
+        raise UserInputError(f"--max-rel-pos {max_distance}: too small for --rel-pos-bins {bins} (--arch {arch}) — "
+                             f"give at least {min_max_distance(bins)}; the archs use 2 x --rel-pos-bins")
 
 
 def check_checkpoint_matches(model, state_dict, prefix=""):

@@ -18,7 +18,7 @@ from fairseq.tasks.masked_lm import MaskedLMTask
 from ..errors import CheckpointMismatch, UserInputError
 from ..modules.masked_decoder import MaskedDecoder
 from ..modules.sentence_encoder import SentenceEncoder
-from .checks import arch_name, check_architecture_options, check_checkpoint_matches
+from .checks import FINETUNING_CRITERIA, arch_name, check_architecture_options, check_checkpoint_matches
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ class MaelmEncoder(RobertaEncoder):
         """features_only: encoder features of `src_tokens` as given (B, T, C), as RoBERTa.
         Otherwise: logits (N, V) at `masked_tokens` (all positions if None)."""
         if not features_only and self.lm_head is None:
-            raise RuntimeError("this maelm model was built for fine-tuning and has no LM head; "
-                               "load it with a masked-LM task (--task maelm) to predict tokens")
+            raise UserInputError(f"--task: not a masked-LM task, so the maelm model was built without its LM head "
+                                 f"(the encoder alone) and cannot predict tokens — pretrain with --task maelm (or "
+                                 f"masked_lm), or fine-tune with the task's own criterion ({FINETUNING_CRITERIA})")
         if features_only or self.decoder is None:
             x, extra = self.extract_features(src_tokens, return_all_hiddens=return_all_hiddens)
             real = src_tokens.ne(self.dictionary.pad())
@@ -285,8 +286,9 @@ def maelm_roberta_large(args):
 
 
 def _threeml(args, size, decoder_type):
-    # The 3ML paper gives no decoder depth ("a few layers"); 2 matches its 78 % / 68 % compute figures best
-    # (see shared/reference/3ml-spec.md §4.4). RoBERTa positions (no rel-pos), disentangled learned [MASK].
+    # The 3ML paper (arXiv 2211.04898) gives no decoder depth ("a few layers"); 2 comes closest to its abstract's
+    # 78 % / 68 % of RoBERTa's compute under analysis/flops.py (80 % at base; large: 63 % with 2, 67 % with 3).
+    # RoBERTa positions (no rel-pos), disentangled learned [MASK].
     _set_default(args, **size, decoder_layers=2, decoder_type=decoder_type, mask_embedding="learned", rel_pos=0)
     maelm_defaults(args)
 

@@ -1,6 +1,9 @@
 """T5-style bucketed relative-position bias, one table shared by all encoder layers (MAE-LM's `--rel-pos`).
 
-Buckets follow the MAE-LM code: signed distance (key - query), half of the bins per direction, exact buckets up to
+This file imports only torch and the standard library: maelm-export-hf copies it as is next to the exported HF
+modeling code, which must load without this package (tests/test_citations.py checks the imports).
+
+Buckets follow the MAE-LM code (github.com/yumeng5/MAE-LM): signed distance (key - query), half of the bins per direction, exact buckets up to
 bins/4, log-spaced (rounded up) beyond, saturating at max_distance. They are computed from the positions the tokens
 had in the ORIGINAL sequence, so deleting masked tokens does not change the distances between the kept ones.
 """
@@ -8,6 +11,17 @@ import math
 
 import torch
 import torch.nn as nn
+
+
+def buckets_valid(num_buckets: int) -> bool:
+    """Half of the buckets per direction, of which half are exact distances: a multiple of 4, and at least 8."""
+    return num_buckets >= 8 and num_buckets % 4 == 0
+
+
+def min_max_distance(num_buckets: int) -> int:
+    """The smallest max_distance for `num_buckets`: the log-spaced buckets span distances from num_buckets/4 to
+    max_distance - 1, a range that must not be empty (the log of its ratio divides)."""
+    return num_buckets // 4 + 2
 
 
 def relative_position_bucket(relative_position: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
@@ -25,10 +39,12 @@ def relative_position_bucket(relative_position: torch.Tensor, num_buckets: int, 
 class RelativePositionBias(nn.Module):
     def __init__(self, num_buckets: int, max_distance: int, num_heads: int, init: str = "normal"):
         super().__init__()
-        if num_buckets < 8 or num_buckets % 4:
-            raise ValueError(f"--rel-pos-bins must be a multiple of 4 and >= 8, got {num_buckets}")
-        if max_distance <= num_buckets // 4 + 1:
-            raise ValueError(f"--max-rel-pos ({max_distance}) must exceed --rel-pos-bins/4 + 1")
+        # the plugin checks its flags first (models/checks.py); this guards other callers, such as the HF export
+        if not buckets_valid(num_buckets):
+            raise ValueError(f"num_buckets must be a multiple of 4 and >= 8, got {num_buckets}")
+        if max_distance < min_max_distance(num_buckets):
+            raise ValueError(f"max_distance must be >= {min_max_distance(num_buckets)} for {num_buckets} buckets, "
+                             f"got {max_distance}")
         self.num_buckets = num_buckets
         self.max_distance = max_distance
         if init == "local":

@@ -80,10 +80,14 @@ def main(argv=None):
     if manifest["kind"] not in OFFSET_TOKENIZERS:
         fail(Path(tokenizer_dir, MANIFEST_NAME), f"tokenizer is {manifest['kind']}, SQuAD needs sentencepiece "
              "(character offsets come from it)", "prepare the corpus with --tokenizer sentencepiece")
-    import maelm_fairseq  # noqa: F401  reads a MAE-LM repository dict.txt too (maelm_fairseq/fairseq_fixes.py)
-    from fairseq.data import Dictionary
+    dict_path = Path(tokenizer_dir, "dict.txt")
+    if not dict_path.is_file():
+        fail(dict_path, "not found", "--tokenizer-dir must be the pretraining data-bin, which holds dict.txt next to "
+             f"{MANIFEST_NAME} (preprocess/pretrain/prepare_corpus.py writes both)")
+    # the tasks' reader: one line for a garbled file, and a MAE-LM repository dict.txt read by its rules
+    from maelm_fairseq.tasks.maelm import load_dictionary
 
-    dictionary = Dictionary.load(str(Path(tokenizer_dir, "dict.txt")))
+    dictionary = load_dictionary(str(dict_path))
     tokenizer = load_tokenizer(tokenizer_dir)
     output.mkdir(parents=True, exist_ok=True)
     if tokenizer_dir != output:
