@@ -2,8 +2,8 @@
 
 dict.txt is get_vocab.py's output: every sentencepiece piece in id order, no counts, with the pieces sentencepiece
 and the repository add that alias fairseq's specials, and (optionally) a [MASK] piece. The .bin/.idx files hold the
-ids the repository's Dictionary gives (spec §5.6, computed here by `repository_ids`), written with fairseq's mmap
-builder as its fairseq-preprocess writes them.
+ids the repository's Dictionary gives (the rules of its fairseq/data/dictionary.py, computed here by
+`repository_ids`), written with fairseq's mmap builder as its fairseq-preprocess writes them.
 """
 import numpy as np
 import torch

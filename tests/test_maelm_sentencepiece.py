@@ -1,7 +1,7 @@
 """`--tokenizer maelm-sentencepiece`: one test per rule of the MAE-LM repository's pre-tokenizer on hand-written
-lines, the lone-'▁' rule, and parity check 21 (spec §8): on a few hundred corpus lines the data-bin written by
-prepare_corpus.py holds exactly the ids that the rules of spec §5.3 and §5.6 give, computed here by a reference
-written from the spec (string replaces and regexes, not the pipeline's code). Then the GLUE and SQuAD pipelines with
+lines, the lone-'▁' rule, and id parity: on a few hundred corpus lines the data-bin written by prepare_corpus.py holds
+exactly the ids that the repository's rules give (its SentencepieceBPE and Dictionary, github.com/yumeng5/MAE-LM),
+computed here by a reference written from those rules (string replaces and regexes, not the pipeline's code). Then the GLUE and SQuAD pipelines with
 --tokenizer/--sp-model on a data-bin laid out as the repository leaves it (dict.txt without counts, sp.model, no
 tokenizer.json)."""
 import re
@@ -35,7 +35,7 @@ RULE_LINES = [  # lines that exercise every rule at least once, added to the cor
 ]
 
 
-# ----- reference written from spec §5.3 / §5.6 -------------------------------------------------------------------
+# ----- reference written from the repository's SentencepieceBPE and Dictionary rules -----------------------------
 
 def ref_is_punctuation(char):
     return char in string.punctuation or unicodedata.category(char).startswith("P")

@@ -1,4 +1,4 @@
-"""What must be true of the maelm model family (DESIGN.md, maelm-spec §8 adapted to deletion inside the model)."""
+"""What must be true of the maelm model family (docs/design.md), with deletion inside the model."""
 import math
 
 import pytest
@@ -249,7 +249,8 @@ def test_parameter_counts_of_base_archs(arch, expected):
     model = build(arch, task)
     v = len(task.dictionary)
     assert sum(p.numel() for p in model.parameters()) == expected_params(v, **expected)
-    if arch == "maelm_base":  # maelm-spec §18 counts 512-row tables: ours has 2 x 2 offset rows more
+    if arch == "maelm_base":  # the MAE-LM code's base model, counted from its module shapes (512-row position
+        # tables); ours have fairseq's 2 offset rows more in each of the encoder's and decoder's tables
         assert expected_params(v, **expected) == 769 * v + 114_788_352 + 4 * 768
 
 

@@ -80,7 +80,7 @@ def test_yaml_matches_fairseq_schema_and_builds_its_model(composed, name):
     assert cfg.task.tokens_per_sample == 512 and cfg.common.fp16
     three_ml = name.startswith("threeml")
     assert cfg.task.mask_prob == (0.5 if three_ml else 0.15)
-    if name.startswith(("maelm", "mlm")):  # maelm-spec.md §2.12
+    if name.startswith(("maelm", "mlm")):  # the MAE-LM repository's run_pretrain.sh
         assert (cfg.optimization.clip_norm, cfg.common.fp16_init_scale, cfg.common.fp16_scale_window) == (2.0, 4, 256)
         assert cfg.task.sample_break_mode == "complete_doc" and cfg.dataset.max_tokens == 16384
         assert cfg.optimization.lr[0] == (1e-4 if "large" in name else 2e-4)

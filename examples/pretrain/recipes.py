@@ -3,12 +3,14 @@
     python examples/pretrain/recipes.py            # (re)write the scripts and YAML configs
     python examples/pretrain/recipes.py --check    # exit 1 if a committed file differs from what this table gives
 
-Where a value comes from (shared/reference/): MAE-LM rows follow maelm-spec.md §2.12 (the authors' run_pretrain.sh:
-Adam (0.9, 0.98), eps 1e-6, weight decay 0.01, clip 2.0, polynomial decay, warm-up 10k, peak lr 2e-4, 512 tokens,
-16,384 tokens per GPU on 64 GPUs, fp16 init scale 4 / window 256, complete_doc, 100 % [MASK], seed 100). 3ML rows
-follow 3ml-spec.md §2: mask 50 %, and fairseq's RoBERTa README recipe (2,048 x 512 tokens per update, 125k updates,
-peak lr 5e-4, warm-up 10k, polynomial decay, Adam (0.9, 0.98) eps 1e-6, weight decay 0.01, no clipping, sample
-break mode complete, 80/10/10). Values the papers do not give are marked NOT FOUND in each file, with our choice.
+Where a value comes from: MAE-LM rows follow the authors' run_pretrain.sh (github.com/yumeng5/MAE-LM; paper: Meng
+et al., ICLR 2024, arXiv 2302.02060): Adam (0.9, 0.98), eps 1e-6, weight decay 0.01, clip 2.0, polynomial decay,
+warm-up 10k, peak lr 2e-4, 512 tokens, 16,384 tokens per GPU on 64 GPUs, fp16 init scale 4 / window 256,
+complete_doc, 100 % [MASK], seed 100. 3ML rows (Liao et al., Findings of EMNLP 2022, arXiv 2211.04898) mask 50 %, as
+its abstract says, and otherwise follow fairseq's RoBERTa pretraining README (examples/roberta/README.pretraining.md;
+RoBERTa: arXiv 1907.11692): 2,048 x 512 tokens per update, 125k updates, peak lr 5e-4, warm-up 10k, polynomial
+decay, Adam (0.9, 0.98) eps 1e-6, weight decay 0.01, no clipping, sample break mode complete, 80/10/10. Values the
+papers do not give are marked NOT FOUND in each file, with our choice.
 """
 import argparse
 import os
@@ -59,7 +61,7 @@ RECIPES = [
            (PLUS_BUDGET, LARGE_LR)),
     Recipe("threeml_self_base", "3ML_self base (78 % of RoBERTa-base compute at equal updates)", "threeml_self_base",
            THREEML, dict(updates=125000),
-           ("decoder depth: NOT FOUND ('a few layers'); arch default 2 (best match to 78 %/68 %, 3ml-spec.md §4.4)",
+           ("decoder depth: NOT FOUND ('a few layers'); arch default 2 (closest to the paper's 78 %/68 % in flops.py)",
             "80/10/10 replacement: NOT FOUND (the paper's figure shows a random replacement); chosen = RoBERTa's 10/10",
             "the 100 %-budget row: add --max-update 160000 --total-num-update 160000 (125k / 0.78)")),
     Recipe("threeml_cross_base", "3ML_cross base", "threeml_cross_base", THREEML, dict(updates=125000),

@@ -1,7 +1,7 @@
 """The reproduction's pretraining plan: training FLOPs per update of each system, the update counts that give every
 system the reference's FLOPs, the list of runs (equal updates, then the extra equal-FLOPs runs) and their totals.
 
-The formulas are maelm_fairseq/analysis/flops.py's (shared/reference/3ml-spec.md §4: matrix products only, multiply-add = 2,
+The formulas are maelm_fairseq/analysis/flops.py's (matrix products only, multiply-add = 2,
 training = 3 x forward, LM head at the predicted positions only), applied to full blocks of --tokens tokens with a
 fraction p predicted, all of them <mask> (so a system with a decoder drops p * tokens from its encoder).
 

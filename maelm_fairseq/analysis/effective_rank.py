@@ -3,8 +3,9 @@
 For a representation matrix X (N tokens x C dims) with singular values s_1 >= ... >= s_C:
 
 - effective rank (Roy & Vetterli, 2007): exp(H(p)) with p_i = s_i / sum_j s_j and H the Shannon entropy
-  (natural log). It is C for an orthogonal X (all s_i equal) and 1 for a rank-1 X. The MAE-LM paper's exact
-  formula is not available to us (shared/reference/maelm-spec.md §6); this is the usual definition.
+  (natural log). It is C for an orthogonal X (all s_i equal) and 1 for a rank-1 X. MAE-LM (Meng et al., ICLR 2024,
+  arXiv 2302.02060) measures the rank of token representations in its Section 2 and Figure 1; we have not checked
+  its exact formula against this one, the usual definition.
 - energy count k(q): the fewest singular values whose squares hold a fraction q of sum_i s_i^2 (= ||X||_F^2).
 
 Singular values come from the C x C Gram matrix G = X^T X (s_i^2 = eigenvalues of G), so X never has to be held:

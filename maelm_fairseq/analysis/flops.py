@@ -1,4 +1,4 @@
-"""Theoretical FLOPs of one training step for every system in the family (shared/reference/3ml-spec.md §4).
+"""Theoretical FLOPs of one training step for every system in the family, counted from the layer shapes.
 
 A multiply-add counts 2 FLOPs; only matrix products are counted (embedding lookups, LayerNorm, softmax, GELU,
 dropout, the optimizer and the index operations are left out: < 1 % at these shapes). Training = forward +
@@ -83,5 +83,6 @@ def padded_train_flops(shape: Shape, lengths: Sequence[int], predicted: Sequence
     return 3 * (len(lengths) * per_row + lm_head(sum(predicted), d, shape.vocab))
 
 
-# Dense bf16/fp16 tensor-core peaks (anchors.md §1.4), FLOP/s.
+# Dense bf16/fp16 tensor-core peaks from NVIDIA's data sheets (SXM parts; the sheets also print twice these, with
+# structured sparsity), FLOP/s. The H200 has the H100's compute.
 PEAK_FLOPS = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "V100": 125e12}

@@ -1,4 +1,5 @@
-"""The MAE-LM repository's pre-tokenizer (spec §5.3a), applied to text before its sentencepiece model.
+"""The MAE-LM repository's pre-tokenizer (its SentencepieceBPE, fairseq/data/encoders/sentencepiece_bpe.py in
+github.com/yumeng5/MAE-LM), applied to text before its sentencepiece model.
 
 Rules, in order:
 1. strip the line; "``" and "''" become '"'; then ‘ ’ ´ become ', “ ” become ", — – become -;

@@ -1,5 +1,6 @@
 """`--tokenizer maelm-sentencepiece`: the MAE-LM repository's sentencepiece encoding, so one sentencepiece model gives
-the same pieces (and, with its dict.txt, the same ids) here as there (spec §5.3).
+the same pieces (and, with its dict.txt, the same ids) here as there (its SentencepieceBPE and
+preprocess/pretrain/get_vocab.py, github.com/yumeng5/MAE-LM).
 
 A line is pre-tokenized (maelm_pretokenizer.py), encoded with the sentencepiece model, and a piece that is a lone
 '▁' is dropped when it is the last piece or the next piece starts with punctuation. The dict.txt is every piece of
