@@ -70,11 +70,15 @@ if ! "$PY" -c 'import importlib.metadata as m; assert m.version("fairseq") == "0
     "${PIP[@]}" --no-deps "fairseq==0.12.2"
 fi
 
-say "installing fairseq's runtime dependencies with Python-3.11-capable pins, and ours"
+say "installing fairseq's runtime dependencies, and ours (hydra-core 1.3 / omegaconf 2.3 replace the hydra-core<1.1 /" \
+    "omegaconf<2.1 / torchaudio pins fairseq 0.12.2 declares, on purpose: those do not import on Python 3.11)"
+# --no-warn-conflicts: pip would otherwise end this step with an "ERROR: pip's dependency resolver ..." block
+# listing exactly those declared pins, which we replace on purpose (the install succeeds; check_env below proves
+# that everything imports and fairseq-train starts).
 # tensorboardX: the writer behind fairseq's --tensorboard-logdir (fairseq tries torch.utils.tensorboard, which needs
 # the whole tensorboard server package, then tensorboardX, which needs only protobuf). View the curves with any
 # TensorBoard (pip install tensorboard, on any machine).
-"${PIP[@]}" "hydra-core==1.3.2" "omegaconf==2.3.0" "numpy<2" "bitarray<3" \
+"${PIP[@]}" --no-warn-conflicts "hydra-core==1.3.2" "omegaconf==2.3.0" "numpy<2" "bitarray<3" \
     cffi cython regex "sacrebleu>=1.4.12" tqdm "sacremoses==0.2.0" "sentencepiece>=0.2" \
     "pytest>=7" "matplotlib>=3.7" "transformers>=5" "tensorboardX>=2.6,<3"
 
