@@ -4,8 +4,6 @@ examples are truncated."""
 import collections
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -333,3 +331,152 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(name, sp_data_bin, tmp
     captured = capsys.readouterr()
     assert captured.err == f"error: {expected}\n" and captured.out == ""
     assert set(tmp_path.iterdir()) == entries  # no out/, no partial data-bin
+
+
+def test_skip_bad_rows_drops_and_lists_them(sp_data_bin, tmp_path, capsys):
+    train = table(tmp_path / "train.csv", "sentence,label", *CSV_ROWS, " ,pos", "a film,postive", "a film,very good",
+                  "caf\udce9,neg", *[f"{t},{l}" for t, l in TRAIN[6:]])
+    valid = table(tmp_path / "valid.csv", "sentence,label", *[f"{t},{l}" for t, l in VALID], "a film,neutral")
+    assert prepare(sp_data_bin, tmp_path / "bin", "--input", train, "--valid-input", valid, "--skip-bad-rows") == 0
+    out = capsys.readouterr().out
+    assert ("dropped 5 bad rows (--skip-bad-rows):\n"
+            f"  {train}:8: empty text\n"
+            f"  {train}:10: label 'very good' has a space\n"
+            f"  {train}:11: not UTF-8 (byte 0xe9)\n"
+            f"  {train}:9: label 'postive' has only 1 example\n"
+            f"  {valid}:8: label 'neutral' is not among the training labels (neg, pos)\n") in out
+    tokenizer = load_tokenizer(sp_data_bin)
+    assert rows_of(tmp_path / "bin", "train", tokenizer) == TRAIN and rows_of(tmp_path / "bin", "valid", tokenizer) == VALID
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_test_input_with_or_without_labels(labelled, sp_data_bin, tmp_path, capsys):
+    test_rows = [(sentence(200 + i), "neg" if i % 2 else "pos") for i in range(5)]
+    test = (write(tmp_path / "test.tsv", test_rows) if labelled
+            else write(tmp_path / "test.tsv", [(text,) for text, _ in test_rows], ("sentence",)))
+    assert prepare(sp_data_bin, tmp_path / "bin", "--input", write(tmp_path / "train.csv", TRAIN), "--valid-input",
+                   write(tmp_path / "valid.csv", VALID), "--test-input", test) == 0
+    tokenizer = load_tokenizer(sp_data_bin)
+    assert texts(tmp_path / "bin", "test", tokenizer) == [text for text, _ in test_rows]
+    assert (tmp_path / "bin" / "label" / "test.bin").exists() == labelled
+    if labelled:
+        assert labels(tmp_path / "bin", "test") == [label for _, label in test_rows]
+    assert ("  test        5 examples, " + ("labels 'neg' 2, 'pos' 3" if labelled else "no labels")) in capsys.readouterr().out
+
+
+def test_unlabelled_test_folder_holds_the_txt_files_itself(sp_data_bin, tmp_path):
+    (tmp_path / "test").mkdir()
+    for i in range(3):
+        (tmp_path / "test" / f"{i}.txt").write_text(sentence(300 + i) + "\n")
+    assert prepare(sp_data_bin, tmp_path / "bin", "--input", write(tmp_path / "train", TRAIN), "--valid-fraction", 0.2,
+                   "--test-input", tmp_path / "test") == 0
+    assert texts(tmp_path / "bin", "test", load_tokenizer(sp_data_bin)) == [sentence(300 + i) for i in range(3)]
+    assert not list((tmp_path / "bin" / "label").glob("test.*"))
+
+
+def test_long_examples_are_counted_and_named(sp_data_bin, tmp_path, capsys):
+    rows = list(TRAIN)
+    rows[2] = (" ".join(sentence(i) for i in range(12)), rows[2][1])  # line 4 of the file
+    rows[9] = (" ".join(sentence(i) for i in range(8)), rows[9][1])  # line 11
+    train = write(tmp_path / "train.csv", rows)
+    assert prepare(sp_data_bin, tmp_path / "bin", "--input", train, "--valid-input", write(tmp_path / "v.csv", VALID)) == 0
+    assert "no example is longer than --max-positions 512" in capsys.readouterr().out
+    lengths = [len(item) + 1 for item in load(tmp_path / "bin" / "input0", "train")[1]]  # + <s>
+    valid_lengths = [len(item) + 1 for item in load(tmp_path / "bin" / "input0", "valid")[1]]
+    limit = max(sorted(lengths)[-3], *valid_lengths)  # only the two long ones are longer
+    assert prepare(sp_data_bin, tmp_path / "bin", "--input", train, "--valid-input", tmp_path / "v.csv",
+                   "--max-positions", limit) == 0
+    out = capsys.readouterr().out
+    assert (f"2 examples are longer than --max-positions {limit}: {train}:4 ({lengths[2]} tokens), {train}:11 "
+            f"({lengths[9]} tokens)\n  fine-tune with --shorten-method truncate --shorten-data-split-list train ") in out
+    assert f"--max-positions {limit}\n" in out  # in the fine-tuning flags
+
+
+def test_workers_give_identical_output(sp_data_bin, tmp_path, monkeypatch):
+    flags = ["--input", write(tmp_path / "train.csv", TRAIN), "--valid-fraction", 0.25]
+    assert prepare(sp_data_bin, tmp_path / "one", *flags) == 0
+    seen = record_workers(monkeypatch)
+    assert prepare(sp_data_bin, tmp_path / "two", *flags, "--workers", 2) == 0
+    assert seen and set(seen) == {2}
+    for part in ("input0/train.bin", "input0/valid.bin", "label/train.bin", "label/dict.txt"):
+        assert (tmp_path / "one" / part).read_bytes() == (tmp_path / "two" / part).read_bytes()
+
+
+def test_rerun_replaces_the_bin_and_a_failed_build_keeps_it(sp_data_bin, tmp_path, monkeypatch):
+    flags = ["--valid-input", write(tmp_path / "valid.csv", VALID)]
+    out = tmp_path / "bin"
+    assert prepare(sp_data_bin, out, "--input", write(tmp_path / "a.csv", TRAIN[:12]), *flags) == 0
+    assert prepare(sp_data_bin, out, "--input", write(tmp_path / "b.csv", TRAIN), *flags) == 0  # label dict rewritten
+    assert len(load(out / "input0", "train")[1]) == len(TRAIN)
+
+    def broken(bin_dir, *args, **kwargs):
+        (bin_dir / "input0").mkdir()
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(prepare_labelled, "write_sentence_prediction_bin", broken)
+    with pytest.raises(RuntimeError):
+        prepare(sp_data_bin, out, "--input", tmp_path / "a.csv", *flags)
+    assert len(load(out / "input0", "train")[1]) == len(TRAIN)
+    assert sorted(p.name for p in tmp_path.iterdir() if "bin" in p.name) == ["bin"]  # no partial left
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--text-column", "a", "b", "c"], "--text-column takes one name, or two for sentence pairs"),
+    (["--valid-fraction", "1.5"], "--valid-fraction must be between 0 and 1"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--max-positions", "1"], "--max-positions must be at least 2"),
+])
+def test_bad_flags_are_usage_errors(flags, message, sp_data_bin, tmp_path, capsys):
+    valid = [] if "--valid-fraction" in flags else ["--valid-fraction", "0.2"]
+    with pytest.raises(SystemExit) as exit_:
+        prepare(sp_data_bin, tmp_path / "bin", "--input", write(tmp_path / "t.csv", TRAIN), *valid, *flags)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_pairs_need_files_not_folders(sp_data_bin, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        prepare(sp_data_bin, tmp_path / "bin", "--input", write(tmp_path / "folder", TRAIN), "--valid-fraction", 0.2,
+                "--text-column", "a", "b")
+    assert exit_.value.code == 2 and "a folder gives one text per example" in capsys.readouterr().err
+
+
+def test_console_script_help_and_error_line(sp_data_bin, tmp_path):
+    help_text = prepare_labelled.build_parser().format_help()
+    for flag in ("--input", "--valid-input", "--valid-fraction", "--test-input", "--seed", "--text-column",
+                 "--label-column", "--regression", "--tokenizer-dir", "--output", "--max-positions", "--workers",
+                 "--skip-bad-rows"):
+        assert flag in help_text
+    status, output = run_cli(["maelm-prepare-labelled", "--input", tmp_path / "none.csv", "--valid-fraction", 0.1,
+                              "--tokenizer-dir", sp_data_bin, "--output", tmp_path / "bin"], check=False)
+    assert status == 2 and output.strip().splitlines() == [
+        f"error: {tmp_path / 'none.csv'}: not found — give an existing CSV/TSV/JSONL file or a folder with one "
+        f"sub-folder per label"]
+
+
+FINETUNE = ["--user-dir", "maelm_fairseq", "--task", "sentence_prediction", "--criterion", "sentence_prediction",
+            "--arch", "maelm_tiny", "--num-classes", 2, "--init-token", 0, "--optimizer", "adam", "--lr", 1e-3,
+            "--batch-size", 8, "--cpu", "--num-workers", 0, "--log-format", "simple", "--seed", 1, "--no-save",
+            "--max-update", 6]
+
+
+def test_folder_per_label_fine_tunes_with_truncation(sp_data_bin, tmp_path, capsys):
+    """A folder-per-label set nobody prepared for us, some reviews longer than the model's positions: the data-bin
+    fine-tunes with --shorten-method truncate, and fairseq refuses it without (the report says so)."""
+    reviews = tmp_path / "reviews"
+    for i in range(20):
+        label = "good" if i % 2 else "bad"
+        (reviews / label).mkdir(parents=True, exist_ok=True)
+        words = ("great fine lovely " if label == "good" else "awful dull poor ") * (1 + (i % 5) * 4)
+        (reviews / label / f"review{i:02d}.txt").write_text(f"{words}\n\nthe end of review {i}\n")
+    out = tmp_path / "reviews-bin"
+    assert prepare(sp_data_bin, out, "--input", reviews, "--valid-fraction", 0.3, "--max-positions", 32) == 0
+    report = capsys.readouterr().out
+    assert "longer than --max-positions 32" in report
+    assert "--shorten-method truncate --shorten-data-split-list train,valid" in report
+
+    flags = [*FINETUNE, "--max-positions", 32, "--save-dir", tmp_path / "save"]
+    status, output = run_cli(["fairseq-train", out, *flags], check=False, env=CPU_ENV)
+    assert status != 0 and "is invalid (=" in output and "max_positions=32" in output
+    _, output = run_cli(["fairseq-train", out, *flags, "--shorten-method", "truncate", "--shorten-data-split-list",
+                         "train,valid"], env=CPU_ENV)
+    assert "done training" in output and logged_values(output, "accuracy", kind="valid")
