@@ -212,8 +212,8 @@ def _(tmp):
 
 @case("empty text")
 def _(tmp):
-    path = table(tmp / "empty.csv", "sentence,label", *CSV_ROWS[:3], '"  ",pos', *CSV_ROWS[3:], ",neg")
-    return with_valid(tmp, path), f"{path}:5: empty text (and 1 more bad rows) — fill it in{SKIP}"
+    path = table(tmp / "empty.csv", "sentence,label", *CSV_ROWS[:3], '"  ",pos', *CSV_ROWS[3:], ",neg", ",pos")
+    return with_valid(tmp, path), f"{path}:5: empty text (and 2 more bad rows) — fill it in{SKIP}"
 
 
 @case("empty label")
@@ -245,7 +245,7 @@ def _(tmp):
 @case("label with a space")
 def _(tmp):
     path = table(tmp / "space.csv", "sentence,label", *CSV_ROWS, "a film,very good", "a film,very good")
-    return with_valid(tmp, path), (f"{path}:8: label 'very good' has a space (and 1 more bad rows) — fairseq reads a "
+    return with_valid(tmp, path), (f"{path}:8: label 'very good' has a space (and 1 more bad row) — fairseq reads a "
                                    f"label as one word: rename it (e.g. with _ for the spaces){SKIP}")
 
 

@@ -20,7 +20,7 @@ class BadRows:
         """The Examples of `rows`; its BadRows are refused or dropped."""
         bad = [row for row in rows if isinstance(row, BadRow)]
         if bad and not self.skip:
-            more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
+            more = f" (and {len(bad) - 1} more bad row{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
             fail(bad[0].where, bad[0].what + more, f"{bad[0].fix}, or pass --skip-bad-rows to drop bad rows")
         self.dropped += bad
         return [row for row in rows if isinstance(row, Example)]
