@@ -19,9 +19,9 @@ def repository_pieces(with_mask):
 
 
 def repository_ids(pieces):
-    """§5.6, written out: the four specials 0-3; a piece spelled like one of them or like [CLS] [PAD] [SEP] [UNK] is
-    skipped; the others take the next ids in order; [MASK] is the mask where it is a piece, else <mask> comes last.
-    Returns (piece -> id for the kept pieces, V, mask id)."""
+    """The repository's Dictionary rules, written out: the four specials 0-3; a piece spelled like one of them or like
+    [CLS] [PAD] [SEP] [UNK] is skipped; the others take the next ids in order; [MASK] is the mask where it is a piece,
+    else <mask> comes last. Returns (piece -> id for the kept pieces, V, mask id)."""
     aliases = {"<s>", "<pad>", "</s>", "<unk>", "[CLS]", "[PAD]", "[SEP]", "[UNK]"}
     kept = [piece for piece in pieces if piece not in aliases]
     ids = {piece: 4 + rank for rank, piece in enumerate(kept)}

@@ -1,11 +1,12 @@
-"""maelm-import-fork: a state dict in the MAE-LM repository's `ae` layout (key names and position conventions of spec
-§2.5-2.9), imported, gives the encoder outputs and MLM logits of a forward pass written here from the spec (fp32,
-1e-5); the imported checkpoint continues pretraining and fine-tunes (sentence_prediction) on a repository data-bin.
+"""maelm-import-fork: a state dict in the MAE-LM repository's `ae` layout (the key names and position conventions of
+its fairseq/models/ae/model.py and forked fairseq/modules/transformer_sentence_encoder.py, github.com/yumeng5/MAE-LM),
+imported, gives the encoder outputs and MLM logits of a forward pass written here from that code (fp32, 1e-5); the
+imported checkpoint continues pretraining and fine-tunes (sentence_prediction) on a repository data-bin.
 
-The reference forward below follows the spec's prose, not our model code: 0-indexed position tables, the signed
-ceil-bucketed relative positions shifted by the minimum of the R x R table, post-LN layers, deletion of masked
-tokens from the encoder, the scatter back with E[mask] at masked slots, the decoder's own positions and LN, and the
-tied LM head on masked positions only."""
+The reference forward below follows the repository's code as we read it, not our model code: 0-indexed position
+tables, the signed ceil-bucketed relative positions shifted by the minimum of the R x R table, post-LN layers,
+deletion of masked tokens from the encoder, the scatter back with E[mask] at masked slots, the decoder's own positions
+and LN, and the tied LM head on masked positions only."""
 import json
 import math
 import re
@@ -100,10 +101,10 @@ def write_fork_checkpoint(path, vocab, decoder_rel_pos=False, rows=ROWS, **chang
     return weights
 
 
-# ----- the forward pass of spec §2.5-2.9 ---------------------------------------------------------------------------
+# ----- the forward pass of the repository's ae model --------------------------------------------------------------
 
 def bucket_table(rows, bins, max_rel):
-    """§2.6: rel = key - query; half the bins per sign; exact below bins/4, then
+    """The repository's relative-position buckets: rel = key - query; half the bins per sign; exact below bins/4, then
     bins/4 + ceil(ln(n / (bins/4)) / ln((max_rel - 1) / (bins/4)) * (bins/4 - 1)) capped at bins/2 - 1; signed; the
     whole table shifted by its minimum."""
     rel = torch.arange(rows)[None, :] - torch.arange(rows)[:, None]
@@ -124,8 +125,8 @@ def layer_norm(x, w, name):
 
 
 def post_ln_layer(x, w, name, bias, key_pad):
-    """§2.5.6: self-attention (q scaled by head_dim^-0.5, additive bias, padded keys excluded), dropout, residual, LN;
-    FFN with GELU, residual, LN."""
+    """The repository's encoder layer: self-attention (q scaled by head_dim^-0.5, additive bias, padded keys
+    excluded), dropout, residual, LN; FFN with GELU, residual, LN."""
     B, T, C = x.shape
     heads = lambda t: t.view(B, T, HEADS, C // HEADS).transpose(1, 2)  # noqa: E731
     q = heads(linear(x, w, f"{name}.self_attn.q_proj") * (C // HEADS) ** -0.5)
@@ -154,14 +155,14 @@ def stack(x, positions, key_pad, w, prefix, layers, rel_pos):
 
 
 def reference_encoder(tokens, w):
-    """Fine-tuning: positions 0..T-1, nothing removed (§4)."""
+    """Fine-tuning: positions 0..T-1, nothing removed."""
     positions = torch.arange(tokens.shape[1]).expand_as(tokens)
     return stack(w["encoder.sentence_encoder.embed_tokens.weight"][tokens], positions, tokens.eq(1), w,
                  "encoder.sentence_encoder", LAYERS, rel_pos=True)
 
 
 def reference_pretraining(tokens, masked, mask_idx, w, decoder_rel_pos):
-    """§2.5-2.9: (encoder output on the kept tokens (B, K, C), logits at masked positions (N, V))."""
+    """Pretraining: (encoder output on the kept tokens (B, K, C), logits at masked positions (N, V))."""
     E = w["encoder.sentence_encoder.embed_tokens.weight"]
     padding = tokens.eq(1)
     keep = ~masked & ~padding
@@ -207,7 +208,7 @@ def batch(vocab, mask_idx, seed=0, lengths=(ROWS - 1, 30, 17, 9)):
         tokens[b, :n] = torch.randint(5, vocab, (n,), generator=g)
         tokens[b, 0], tokens[b, n - 1] = 0, 2
     masked = (torch.rand(tokens.shape, generator=g) < 0.3) & tokens.ne(1)
-    masked[1, 0] = True  # <s> can be masked too (§7.3)
+    masked[1, 0] = True  # <s> can be masked too, as in fairseq's masking
     assert mask_idx not in tokens
     return tokens, masked
 

@@ -1,9 +1,9 @@
 """`--tokenizer maelm-sentencepiece`: one test per rule of the MAE-LM repository's pre-tokenizer on hand-written
 lines, the lone-'▁' rule, and id parity: on a few hundred corpus lines the data-bin written by prepare_corpus.py holds
 exactly the ids that the repository's rules give (its SentencepieceBPE and Dictionary, github.com/yumeng5/MAE-LM),
-computed here by a reference written from those rules (string replaces and regexes, not the pipeline's code). Then the GLUE and SQuAD pipelines with
---tokenizer/--sp-model on a data-bin laid out as the repository leaves it (dict.txt without counts, sp.model, no
-tokenizer.json)."""
+computed here by a reference written from those rules (string replaces and regexes, not the pipeline's code). Then
+the GLUE and SQuAD pipelines with --tokenizer/--sp-model on a data-bin laid out as the repository leaves it (dict.txt
+without counts, sp.model, no tokenizer.json)."""
 import re
 import string
 import subprocess
@@ -69,9 +69,9 @@ def ref_pieces(processor, line):
 
 
 def ref_vocabulary(processor):
-    """§5.6: <s> <pad> </s> <unk> are 0-3 and the pieces spelled like them or like [CLS] [PAD] [SEP] [UNK] are
-    skipped (those names look up the special); every other piece follows in order; [MASK], when it is a piece, is
-    the mask, else <mask> is appended. Returns (piece -> id, V, mask id)."""
+    """The repository's Dictionary: <s> <pad> </s> <unk> are 0-3 and the pieces spelled like them or like [CLS]
+    [PAD] [SEP] [UNK] are skipped (those names look up the special); every other piece follows in order; [MASK], when
+    it is a piece, is the mask, else <mask> is appended. Returns (piece -> id, V, mask id)."""
     ids = {"<s>": 0, "[CLS]": 0, "<pad>": 1, "[PAD]": 1, "</s>": 2, "[SEP]": 2, "<unk>": 3, "[UNK]": 3}
     next_id = 4
     for piece in (processor.id_to_piece(i) for i in range(processor.get_piece_size())):
