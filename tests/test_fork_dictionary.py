@@ -1,7 +1,7 @@
-"""dict.txt files of the MAE-LM repository (read by its fairseq/data/dictionary.py rules): pieces without counts with alias pieces, with and without a
-[MASK] piece, and the counted dict.txt its fairseq-preprocess writes, give the repository's V, mask index and ids in
-the maelm, sentence_prediction and maelm_squad tasks; a file in neither format is one line; maelm pretrains a few
-updates on such a data-bin."""
+"""dict.txt files of the MAE-LM repository (read by the rules of its fairseq/data/dictionary.py): pieces without
+counts with alias pieces, with and without a [MASK] piece, and the counted dict.txt its fairseq-preprocess writes,
+give the repository's V, mask index and ids in the maelm, sentence_prediction and maelm_squad tasks; a file in
+neither format is one line; maelm pretrains a few updates on such a data-bin."""
 import math
 import re
 

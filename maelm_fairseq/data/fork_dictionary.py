@@ -15,7 +15,8 @@ misreads both:
 Files are told apart by their lines (no flag): counts on every line is fairseq's format, read by fairseq's own loader;
 one piece and no count on every line is the repository's. In both, the repository's alias names are looked up as it
 looks them up (`[CLS]` is `<s>`, ..., a `[MASK]` symbol answers to `<mask>`), so V, the mask index and every id are
-the repository's (its fairseq/data/dictionary.py, github.com/yumeng5/MAE-LM). Anything else is one UserInputError line naming the file and line.
+the repository's (its fairseq/data/dictionary.py, github.com/yumeng5/MAE-LM). Anything else is one UserInputError
+line naming the file and line.
 
 `Dictionary.add_from_file` is wrapped once by maelm_fairseq/fairseq_fixes.py, so every task that loads a dict.txt
 (maelm, fairseq's masked_lm and sentence_prediction, maelm_squad, fairseq-preprocess run with the plugin imported)

@@ -3,8 +3,8 @@
 This file imports only torch and the standard library: maelm-export-hf copies it as is next to the exported HF
 modeling code, which must load without this package (tests/test_citations.py checks the imports).
 
-Buckets follow the MAE-LM code (github.com/yumeng5/MAE-LM): signed distance (key - query), half of the bins per direction, exact buckets up to
-bins/4, log-spaced (rounded up) beyond, saturating at max_distance. They are computed from the positions the tokens
+Buckets follow the MAE-LM code (github.com/yumeng5/MAE-LM): signed distance (key - query), half of the bins per
+direction, exact buckets up to bins/4, log-spaced (rounded up) beyond, saturating at max_distance. They are computed from the positions the tokens
 had in the ORIGINAL sequence, so deleting masked tokens does not change the distances between the kept ones.
 """
 import math
