@@ -2,7 +2,7 @@
 """Real text -> the plain-text corpus prepare_corpus.py reads (one paragraph per line, a blank line between documents).
 
     python preprocess/pretrain/build_corpus.py OUT_DIR [--python] [--tree DIR ...] [--exclude NAME ...]
-        [--valid-fraction 0.1] [--seed 1]
+        [--gcide [FILE]] [--valid-fraction 0.1] [--seed 1]
 
 Sources (at least one):
     --python     text that ships with every Python: the language reference's help topics (pydoc_data), one
@@ -10,6 +10,10 @@ Sources (at least one):
                  imported), one document per module file.
     --tree DIR   every .txt/.rst/.md file under DIR (also gzip-compressed: .txt.gz, .rst.gz, .md.gz), one
                  document per file; reST/markdown markup lines, code and literal blocks are dropped.
+    --gcide [FILE]
+                 the GNU Collaborative International Dictionary of English (Debian's dict-gcide, dictd format; FILE
+                 defaults to /usr/share/dictd/gcide.dict.dz, its .index beside it), one document per headword
+                 (gcide/<headword>, topic `gcide`): definitions and quotations as paragraphs, markup dropped.
 
 Output: OUT_DIR/train.txt, OUT_DIR/valid.txt and OUT_DIR/documents.tsv (name, split, topic, words). Exact duplicate
 documents are written once. A document goes to valid by a hash of (seed, its name), so adding a source never moves
@@ -30,11 +34,14 @@ from pathlib import Path
 
 from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
+from preprocess.pretrain import gcide
 
 MIN_PARAGRAPH_WORDS = 4
 TREE_SUFFIXES = (".txt", ".rst", ".md")
 STDLIB_SKIP_DIRS = {"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__", "lib2to3",
                     "turtledemo"}
+GCIDE_DICT = "/usr/share/dictd/gcide.dict.dz"
+GCIDE_TOPIC = "gcide"  # one label: a definition says nothing about its headword's first letter
 PYDOC_TOPIC = "language-reference"
 TOP_LEVEL_MODULE_TOPIC = "modules"
 
@@ -273,6 +280,12 @@ def tree_documents(root, exclude=()):
             yield Document(relative.as_posix(), topic, source, paragraphs)
 
 
+def gcide_documents(dict_path):
+    """GCIDE in dictd format, one document per headword (all its entries: `Good` a., n., adv., v. t.)."""
+    for headword, paragraphs in gcide.headword_groups(dict_path, gcide.index_beside(dict_path), MIN_PARAGRAPH_WORDS):
+        yield Document(f"gcide/{headword}", GCIDE_TOPIC, "gcide", paragraphs)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # writing
 
@@ -289,6 +302,7 @@ class SourceCount:
     words: int = 0
     duplicates: int = 0
     empty: int = 0  # files with no prose paragraph left
+    seconds: float = 0.0  # reading and writing its documents
 
 
 def write_corpus(docs, out_dir, valid_fraction=0.1, seed=1):
@@ -304,8 +318,11 @@ def write_corpus(docs, out_dir, valid_fraction=0.1, seed=1):
             open(out / "valid.txt", "w", encoding="utf-8") as valid, \
             open(out / "documents.tsv", "w", encoding="utf-8") as table:
         table.write("name\tsplit\ttopic\twords\n")
+        clock = time.perf_counter()
         for doc in docs:
             count = stats["sources"].setdefault(doc.source, SourceCount())
+            count.seconds += time.perf_counter() - clock  # reading this one (and writing the one before)
+            clock = time.perf_counter()
             if not doc.paragraphs:
                 count.empty += 1
                 continue
@@ -353,6 +370,9 @@ def build_parser():
     parser.add_argument("--exclude", action="append", default=[], metavar="NAME",
                         help="skip directories and files with this name inside --tree directories "
                         "(e.g. translations); repeatable")
+    parser.add_argument("--gcide", nargs="?", const=GCIDE_DICT, metavar="FILE",
+                        help=f"the GCIDE dictionary in dictd format, one document per headword (default FILE "
+                        f"{GCIDE_DICT}, its .index beside it)")
     parser.add_argument("--valid-fraction", type=float, default=0.1, metavar="F",
                         help="fraction of documents in valid.txt (default 0.1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the split (default 1)")
@@ -362,13 +382,18 @@ def build_parser():
 @console_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if not args.python and not args.tree:
-        fail(args.out_dir, "no text source given", "pass --python and/or --tree DIR")
+    if not args.python and not args.tree and not args.gcide:
+        fail(args.out_dir, "no text source given", "pass --python, --tree DIR and/or --gcide")
     if not 0 <= args.valid_fraction < 1:
         fail(args.out_dir, f"--valid-fraction {args.valid_fraction} is outside [0, 1)", "pass e.g. 0.1")
     for root in args.tree:
         if not Path(root).is_dir():
             fail(root, "directory not found", "check the path given to --tree")
+    if args.gcide:
+        for path in (args.gcide, gcide.index_beside(args.gcide)):
+            if not Path(path).is_file():
+                fail("--gcide", f"{path} not found", "install Debian's dict-gcide (`apt-get install dict-gcide`, as "
+                     "root) or pass --gcide FILE.dict.dz with its .index beside it")
     started = time.perf_counter()
 
     def all_documents():
@@ -376,6 +401,8 @@ def main(argv=None):
             yield from python_documents()
         for root in args.tree:
             yield from tree_documents(root, args.exclude)
+        if args.gcide:
+            yield from gcide_documents(args.gcide)
 
     stats = write_corpus(all_documents(), args.out_dir, args.valid_fraction, args.seed)
     print_summary(args.out_dir, stats, time.perf_counter() - started)
@@ -391,7 +418,7 @@ def print_summary(out_dir, stats, seconds):
           f"  time      {seconds:.1f} s")
     for source, count in stats["sources"].items():
         print(f"  {source}: {count.documents} documents, {count.words} words, {count.duplicates} duplicates, "
-              f"{count.empty} without prose")
+              f"{count.empty} without prose, {count.seconds:.1f} s")
 
 
 if __name__ == "__main__":
