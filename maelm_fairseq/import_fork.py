@@ -1,7 +1,8 @@
 """maelm-import-fork CKPT OUT: a checkpoint of the MAE-LM repository's `ae` model -> a checkpoint of ours.
 
-The repository's pretraining model (spec §2.5-2.9, §7.2.5) and ours differ only in names and in two position
-conventions:
+The repository's pretraining model (its fairseq/models/ae/model.py and forked
+fairseq/modules/transformer_sentence_encoder.py, github.com/yumeng5/MAE-LM) and ours differ only in names and in
+two position conventions:
   - its position tables (encoder `embed_positions`, decoder `gen_decoder...embed_positions`) have R rows indexed from
     0 (<s> at row 0); ours are fairseq's learned positions, R + 2 rows, position i at row i + 2 (rows 0-1 unused);
   - its relative-position bucket ids are shifted by the minimum of its R x R table, ours by rel_pos_bins/2 - 1; the
