@@ -49,6 +49,9 @@ def config_values(weights, cfg, head):
     if head == "classification" and option(cfg, "pooler_activation_fn", "tanh") != "tanh":
         raise UserInputError("--pooler-activation-fn: transformers' classification head uses tanh; export the "
                              "encoder alone with --head model")
+    if head == "classification" and option(cfg, "pooling", "first") != "first":
+        raise UserInputError(f"--pooling {option(cfg, 'pooling')}: transformers' RoBERTa classification head reads "
+                             f"<s>; export the encoder alone with --head model and pool its outputs yourself")
     vocab, dim = weights[f"{ENCODER}embed_tokens.weight"].shape
     values = dict(
         vocab_size=vocab, hidden_size=dim, num_hidden_layers=encoder_layers(weights),

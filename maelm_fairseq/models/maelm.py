@@ -152,6 +152,11 @@ class MaelmModel(RobertaModel):
                                  "(attention scores still padded on CPU; FlashAttention varlen on CUDA half "
                                  "precision without rel-pos); auto: when padding >= 1/16 of the batch. "
                                  "Same results as never (tests/test_fast_paths.py)")
+        parser.add_argument("--pooling", choices=["first", "mean"],
+                            help="what a sentence classification head reads: the features of <s> (first, RoBERTa) "
+                                 "or their mean over the real tokens (mean). A small pretrained encoder's <s> "
+                                 "features barely vary between inputs (docs/labelled.md); the mean does not depend "
+                                 "on one position having learned to summarise the sentence")
 
     @classmethod
     def build_model(cls, args, task):
@@ -174,6 +179,16 @@ class MaelmModel(RobertaModel):
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, True)
         return cls(args, encoder)
+
+    def forward(self, src_tokens, features_only=False, return_all_hiddens=False, classification_head_name=None,
+                **kwargs):
+        if classification_head_name is None or self.args.pooling == "first":
+            return super().forward(src_tokens, features_only, return_all_hiddens, classification_head_name, **kwargs)
+        x, extra = self.encoder(src_tokens, features_only=True, return_all_hiddens=return_all_hiddens, **kwargs)
+        real = src_tokens.ne(self.encoder.dictionary.pad()).unsqueeze(-1).to(x.dtype)
+        pooled = (x * real).sum(1) / real.sum(1)
+        # RoBERTa's head reads position 0 of what it is given
+        return self.classification_heads[classification_head_name](pooled.unsqueeze(1)), extra
 
     def upgrade_state_dict_named(self, state_dict, name):
         prefix = name + "." if name else ""
@@ -223,7 +238,7 @@ def maelm_defaults(args):
                  decoder_embed_dim=args.encoder_embed_dim, decoder_ffn_embed_dim=args.encoder_ffn_embed_dim,
                  decoder_attention_heads=args.encoder_attention_heads, decoder_dropout=0.0, mask_embedding="tied",
                  rel_pos=0, rel_pos_bins=64, max_rel_pos=128, rel_pos_init="normal", decoder_rel_pos=0,
-                 unpad="auto")
+                 unpad="auto", pooling="first")
 
 
 def _set_default(args, **values):
