@@ -7,6 +7,7 @@ from fairseq import metrics
 import maelm_fairseq.criterions.maelm as criterion_module
 from helpers import TINY_TRAIN, logged_values, run_cli
 from maelm_fairseq.criterions.maelm import COLLAPSE_ROWS, MaelmCriterion, encoder_collapse_logs
+from maelm_fairseq.modules.model_extra import ModelExtra
 from model_factory import batch, build, pretraining_task
 
 
@@ -22,8 +23,8 @@ def test_logged_by_fairseq_train_for_train_and_valid(word_data_bin, tmp_path):
 
 def indicator(rows, real=None):
     """enc_erank / enc_cos of one batch whose encoder output is `rows` (B, T, C), through the criterion's path."""
-    log = encoder_collapse_logs({"encoder_out": rows, "encoder_real": real if real is not None
-                                 else torch.ones(rows.shape[:2], dtype=torch.bool)})
+    real = real if real is not None else torch.ones(rows.shape[:2], dtype=torch.bool)
+    log = encoder_collapse_logs(ModelExtra(None, real.sum(), encoder_out=rows, encoder_real=real))
     return float(log["enc_erank_sum"]) / log["enc_stat_batches"], float(log["enc_cos_sum"])
 
 
@@ -47,7 +48,8 @@ def test_near_one_when_collapsed_and_near_the_width_when_isotropic():
     erank, _ = indicator(torch.randn(8, 128, 2 * COLLAPSE_ROWS, generator=g))
     assert 0.8 * COLLAPSE_ROWS < erank <= COLLAPSE_ROWS
     # fewer than two real rows: nothing counted
-    log = encoder_collapse_logs({"encoder_out": isotropic, "encoder_real": torch.zeros(8, 128, dtype=torch.bool)})
+    nothing_real = torch.zeros(8, 128, dtype=torch.bool)
+    log = encoder_collapse_logs(ModelExtra(None, nothing_real.sum(), encoder_out=isotropic, encoder_real=nothing_real))
     assert log["enc_stat_batches"] == 0
 
 

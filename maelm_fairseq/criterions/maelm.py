@@ -27,6 +27,7 @@ from fairseq.tasks.masked_lm import MaskedLMTask
 from ..analysis.effective_rank import effective_rank_tensor
 from ..errors import UserInputError
 from ..models.checks import FINETUNING_CRITERIA, task_name
+from ..modules.model_extra import ModelExtra
 
 COLLAPSE_ROWS = 256  # real-token rows per batch for enc_erank / enc_cos (an SVD of COLLAPSE_ROWS x hidden)
 
@@ -52,16 +53,18 @@ class MaelmCriterion(FairseqCriterion):
         if not torch.isfinite(loss):
             raise FloatingPointError(non_finite_loss_message(loss, sample))
         full_tokens = sample["net_input"]["src_tokens"].ne(self.padding_idx).sum()
+        ours = isinstance(extra, ModelExtra)  # fairseq's own RoBERTa: a dict, and its encoder saw every token
         logging_output = {
             "loss": loss.detach(),
             "ntokens": sample["ntokens"],
             "nsentences": sample["nsentences"],
             "sample_size": sample_size,
             "n_correct": (logits.argmax(-1) == targets).sum().detach(),
-            "encoder_tokens": extra.get("encoder_tokens", full_tokens).detach(),
+            "encoder_tokens": (extra.encoder_tokens if ours else full_tokens).detach(),
             "full_tokens": full_tokens.detach(),
         }
-        logging_output.update(encoder_collapse_logs(extra))
+        if ours:
+            logging_output.update(encoder_collapse_logs(extra))
         return loss, sample_size, logging_output
 
     @staticmethod
@@ -86,15 +89,13 @@ class MaelmCriterion(FairseqCriterion):
         return True
 
 
-def encoder_collapse_logs(extra):
-    """enc_erank / enc_cos sums and their batch count for the logging output ({} when the model does not expose
-    its encoder output in `extra`). Always the same keys and types (tensors on the model's device, an int count),
-    as fairseq's summed all-reduce over workers needs."""
-    out, real = extra.get("encoder_out"), extra.get("encoder_real")
-    if out is None or real is None:
-        return {}
+def encoder_collapse_logs(extra: ModelExtra):
+    """enc_erank / enc_cos sums and their batch count for the logging output, from the encoder output of a
+    masked-LM forward. Always the same keys and types (tensors on the model's device, an int count), as fairseq's
+    summed all-reduce over workers needs."""
+    out = extra.encoder_out
     with torch.no_grad():
-        rows = sample_real_rows(out.detach(), real)
+        rows = sample_real_rows(out.detach(), extra.encoder_real)
         if rows.size(0) < 2:
             zero = out.new_zeros((), dtype=torch.float64)
             return {"enc_erank_sum": zero, "enc_cos_sum": zero, "enc_stat_batches": 0}

@@ -7,6 +7,7 @@ masked slots get the mask embedding, and an N-layer decoder plus the tied LM hea
 Models built for any other task than masked-LM pretraining (GLUE, SQuAD, analysis) are the encoder only.
 """
 import logging
+from dataclasses import replace
 
 import torch
 import torch.nn as nn
@@ -17,6 +18,7 @@ from fairseq.tasks.masked_lm import MaskedLMTask
 
 from ..errors import CheckpointMismatch, UserInputError
 from ..modules.masked_decoder import MaskedDecoder
+from ..modules.model_extra import ModelExtra
 from ..modules.sentence_encoder import SentenceEncoder
 from .checks import FINETUNING_CRITERIA, arch_name, check_architecture_options, check_checkpoint_matches
 
@@ -62,19 +64,19 @@ class MaelmEncoder(RobertaEncoder):
                                  f"masked_lm), or fine-tune with the task's own criterion ({FINETUNING_CRITERIA})")
         if features_only or self.decoder is None:
             x, extra = self.extract_features(src_tokens, return_all_hiddens=return_all_hiddens)
-            real = src_tokens.ne(self.dictionary.pad())
-            extra["encoder_tokens"] = real.sum()
             if not features_only:
+                real = src_tokens.ne(self.dictionary.pad())
                 if "<mask>" in self.dictionary.indices:
                     real = real & src_tokens.ne(self.dictionary.index("<mask>"))
-                extra.update(encoder_out=x, encoder_real=real)  # for the criterion's collapse indicator
+                extra = replace(extra, encoder_out=x, encoder_real=real)  # for the criterion's collapse indicator
                 x = self.output_layer(x, masked_tokens=masked_tokens)
             return x, extra
         return self.masked_forward(src_tokens, masked_tokens, return_all_hiddens)
 
     def extract_features(self, src_tokens, return_all_hiddens=False, **unused):
         x, states = self.sentence_encoder(src_tokens, return_all_hiddens=return_all_hiddens)
-        return x, {"inner_states": states if return_all_hiddens else None}
+        encoder_tokens = src_tokens.ne(self.dictionary.pad()).sum()
+        return x, ModelExtra(fairseq_inner_states(states, return_all_hiddens), encoder_tokens)
 
     def masked_forward(self, src_tokens, masked_tokens, return_all_hiddens):
         pad = self.dictionary.pad()
@@ -93,14 +95,14 @@ class MaelmEncoder(RobertaEncoder):
         if self.decoder_proj is not None:
             full, memory = self.decoder_proj(full), self.decoder_proj(enc_out)
         x = self.decoder(full, positions, pad_mask, memory, enc_pad)
-        extra = {
-            "inner_states": states if return_all_hiddens else None,
-            "encoder_tokens": keep.sum(),  # real tokens the encoder processed
-            "encoder_length": enc_tokens.size(1),  # its sequence length (max kept tokens per row)
-            "encoder_out": enc_out,  # (B, width, C) last encoder layer; rows where encoder_real holds are real tokens
-            "encoder_real": ~enc_pad,
-        }
+        extra = ModelExtra(fairseq_inner_states(states, return_all_hiddens), encoder_tokens=keep.sum(),
+                           encoder_out=enc_out, encoder_real=~enc_pad)
         return self.output_layer(x, masked_tokens=masked_tokens), extra
+
+
+def fairseq_inner_states(states, return_all_hiddens):
+    """Our encoder's hidden states (B, T, C) in the layout fairseq's RoBERTa gives `inner_states`: (T, B, C)."""
+    return [s.transpose(0, 1) for s in states] if return_all_hiddens else None
 
 
 def delete_masked(keep, pad, *tensors):

@@ -6,12 +6,11 @@ kept tokens only.
 Input gets the decoder's own learned positions and embedding LayerNorm; padding rows are zeroed. With
 `--decoder-rel-pos 1` the decoder also has its own relative-position bias (MAE-LM's decoder has none).
 """
-import torch
 import torch.nn as nn
 from fairseq.modules import LayerNorm
 
 from .relative_position import RelativePositionBias
-from .transformer_layer import Packing, TransformerLayer, padding_bias, unpad_wanted
+from .transformer_layer import Layout, TransformerLayer, unpad_wanted
 
 
 class MaskedDecoder(nn.Module):
@@ -38,20 +37,15 @@ class MaskedDecoder(nn.Module):
     def forward(self, x, positions, pad_mask, memory=None, memory_pad_mask=None):
         """x (B, T, D) full-length input, positions/pad_mask (B, T); memory (B, S, D) kept-token encoder outputs."""
         x = self.dropout(self.layernorm_embedding(x + self.embed_positions(positions)))
-        rel = self.rel_pos_bias(positions).to(x.dtype) if self.rel_pos_bias is not None else None
-        if unpad_wanted(self.unpad, pad_mask):
-            pack = Packing(pad_mask)
-            memory_pack = Packing(memory_pad_mask) if self.cross else None
-            x = pack.pack(x)
-            memory = memory_pack.pack(memory) if self.cross else None
-            for layer in self.layers:
-                x = layer(x, rel, memory, None, pack=pack, memory_pack=memory_pack)  # padding added inside
-            return pack.unpack(x)
-        x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
-        bias = padding_bias(pad_mask, x.dtype)
-        if rel is not None:
-            bias = rel if bias is None else rel + bias
-        memory_bias = padding_bias(memory_pad_mask, x.dtype) if self.cross else None
-        for layer in self.layers:
-            x = layer(x, bias, memory if self.cross else None, memory_bias)
-        return x
+        rel = self.rel_pos_bias(positions) if self.rel_pos_bias is not None else None
+        layout = Layout(pad_mask, unpad_wanted(self.unpad, pad_mask))
+        x = layout.zero_padding(layout.enter(x))
+        bias = layout.attention_bias(rel, x.dtype)
+        memory_pack = memory_bias = None
+        if self.cross:  # the memory takes the form the queries took
+            memory_layout = Layout(memory_pad_mask, packed=layout.packing is not None)
+            memory, memory_pack = memory_layout.enter(memory), memory_layout.packing
+            memory_bias = memory_layout.attention_bias(None, x.dtype)
+        for layer in self.layers:  # a self-attention layer never reads the memory
+            x = layer(x, bias, memory, memory_bias, pack=layout.packing, memory_pack=memory_pack)
+        return layout.leave(x)

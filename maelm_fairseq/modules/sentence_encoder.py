@@ -11,7 +11,7 @@ from fairseq import utils
 from fairseq.modules import LayerNorm
 
 from .relative_position import RelativePositionBias
-from .transformer_layer import Packing, TransformerLayer, padding_bias, unpad_wanted
+from .transformer_layer import Layout, TransformerLayer, unpad_wanted
 
 
 class SentenceEncoder(nn.Module):
@@ -45,24 +45,16 @@ class SentenceEncoder(nn.Module):
         if positions is None:
             positions = self.make_positions(tokens)
         rel = self.rel_pos_bias(positions) if self.rel_pos_bias is not None else None
-        pack = Packing(pad_mask) if unpad_wanted(self.unpad, pad_mask) else None
-        if pack is not None:  # embeddings, layers and LayerNorms see the N real tokens, never the padding
-            tokens, positions = pack.pack(tokens), pack.pack(positions)
+        layout = Layout(pad_mask, unpad_wanted(self.unpad, pad_mask))
+        # packed: the embeddings, layers and LayerNorms see the N real tokens, never the padding
+        tokens, positions = layout.enter(tokens), layout.enter(positions)
         x = self.embed_tokens(tokens) + self.embed_positions(positions)
-        x = self.dropout(self.layernorm_embedding(x))
-        if pack is None:
-            x = x.masked_fill(pad_mask.unsqueeze(-1), 0.0)
-            bias = padding_bias(pad_mask, x.dtype)
-            if rel is not None:
-                bias = rel.to(x.dtype) if bias is None else rel.to(x.dtype) + bias
-        else:
-            bias = rel.to(x.dtype) if rel is not None else None  # the layers add the padding themselves
+        x = layout.zero_padding(self.dropout(self.layernorm_embedding(x)))
+        bias = layout.attention_bias(rel, x.dtype)
 
         states = [x] if return_all_hiddens else []
         for layer in self.layers:
-            x = layer(x, bias, pack=pack)
+            x = layer(x, bias, pack=layout.packing)
             if return_all_hiddens:
                 states.append(x)
-        if pack is not None:
-            x, states = pack.unpack(x), [pack.unpack(s) for s in states]
-        return x, states
+        return layout.leave(x), [layout.leave(s) for s in states]

@@ -130,6 +130,37 @@ class Packing:
         return self._bias[dtype]
 
 
+class Layout:
+    """How a layer stack sees a padded (B, T) batch, decided once per forward: packed (the real tokens only, a
+    `Packing`) or padded (padding rows zeroed, padding keys masked by the additive attention bias). The encoder and
+    the decoder both go through it, so each form is written once."""
+
+    def __init__(self, pad_mask: torch.Tensor, packed: bool):
+        self.pad_mask = pad_mask
+        self.packing = Packing(pad_mask) if packed else None
+
+    def enter(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, ...) -> what the layers take: (N, ...) packed, unchanged padded."""
+        return x if self.packing is None else self.packing.pack(x)
+
+    def leave(self, x: torch.Tensor) -> torch.Tensor:
+        """What the layers give -> (B, T, ...), zeros at padding when packed."""
+        return x if self.packing is None else self.packing.unpack(x)
+
+    def zero_padding(self, x: torch.Tensor) -> torch.Tensor:
+        """Padded form: padding rows of x set to zero (the packed form has none)."""
+        return x if self.packing is not None else x.masked_fill(self.pad_mask.unsqueeze(-1), 0.0)
+
+    def attention_bias(self, rel: Optional[torch.Tensor], dtype: torch.dtype) -> Optional[torch.Tensor]:
+        """Additive bias for attending to these keys: `rel` (relative positions, or None), plus the padding when
+        padded; packed layers add the padding themselves, from the Packing."""
+        rel = rel.to(dtype) if rel is not None else None
+        if self.packing is not None:
+            return rel
+        bias = padding_bias(self.pad_mask, dtype)
+        return rel if bias is None else (bias if rel is None else rel + bias)
+
+
 def unpad_wanted(mode: str, pad_mask: torch.Tensor) -> bool:
     """`--unpad`: never; always (whenever the batch has padding); auto (when padding is at least 1/16 of the
     batch: below that the index copies around each attention cost about what the padded rows would)."""
