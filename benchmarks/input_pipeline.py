@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 import time
@@ -60,7 +59,7 @@ def parse_args(argv=None):
 def build_data_bin(quick: bool) -> str:
     """Python's own text (build_corpus.py --python; with --quick only the pydoc topics), word-level tokens,
     binarized by fairseq-preprocess in this process. Short lines (~20 tokens): the hard case for a loader."""
-    from maelm_fairseq.data.demo_corpus import write_pretraining_corpus
+    from maelm_fairseq.data.demo_corpus import word_tokens, write_pretraining_corpus
     from preprocess.binarize import run_fairseq_preprocess
     from preprocess.pretrain.build_corpus import python_documents, write_corpus
 
@@ -71,7 +70,7 @@ def build_data_bin(quick: bool) -> str:
         write_corpus(python_documents(), root)
     with open(os.path.join(root, "train.txt")) as src, open(os.path.join(root, "train.tok"), "w") as out:
         for line in src:
-            out.write(" ".join(re.findall(r"\w+|[^\w\s]", line.lower())) + "\n")
+            out.write(word_tokens(line) + "\n")
     run_fairseq_preprocess(os.path.join(root, "bin"), os.path.join(root, "train.tok"), [], workers=1)
     return os.path.join(root, "bin")
 

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -100,13 +99,13 @@ def parse_args():
 
 def build_data_bin(vocab: int) -> str:
     """The pydoc-topics corpus, word-level, binarized by fairseq-preprocess; dict padded to `vocab` symbols."""
-    from maelm_fairseq.data.demo_corpus import write_pretraining_corpus
+    from maelm_fairseq.data.demo_corpus import word_tokens, write_pretraining_corpus
 
     root = tempfile.mkdtemp(prefix="maelm_bench_")
     write_pretraining_corpus(root)
     with open(os.path.join(root, "train.txt")) as src, open(os.path.join(root, "train.tok"), "w") as out:
         for line in src:
-            out.write(" ".join(re.findall(r"\w+|[^\w\s]", line.lower())) + "\n")
+            out.write(word_tokens(line) + "\n")
     bin_dir = os.path.join(root, "bin")
     words = vocab - 5  # fairseq specials (4) + <mask> added by the task
     subprocess.run([sys.executable, "-m", "fairseq_cli.preprocess", "--only-source", "--trainpref",

@@ -1,7 +1,7 @@
 """Fixtures and hooks only; the helpers the tests share are in helpers.py."""
 import pytest
 
-from helpers import run_cli, tokenize_words
+from helpers import run_cli
 
 # The fine-tuning fixtures, registered here so that each is built once per session: a test module that imports
 # them itself gets its own copies, built again for that module.
@@ -17,14 +17,14 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def word_data_bin(tmp_path_factory):
     """The pydoc-topics corpus, lower-cased word tokens, binarized with fairseq-preprocess (vocab capped at 2000)."""
-    from maelm_fairseq.data.demo_corpus import write_pretraining_corpus
+    from maelm_fairseq.data.demo_corpus import word_tokens, write_pretraining_corpus
 
     root = tmp_path_factory.mktemp("corpus")
     write_pretraining_corpus(str(root))
     for split in ("train", "valid"):
         with open(root / f"{split}.txt") as src, open(root / f"{split}.tok", "w") as out:
             for line in src:
-                out.write(tokenize_words(line) + "\n")
+                out.write(word_tokens(line) + "\n")
     run_cli(["fairseq-preprocess", "--only-source", "--trainpref", root / "train.tok", "--validpref",
              root / "valid.tok", "--destdir", root / "bin", "--nwordssrc", 2000, "--workers", 2])
     return root / "bin"

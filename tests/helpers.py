@@ -2,9 +2,10 @@
 running the venv's console scripts and reading fairseq's log lines, the tiny training flags, and the
 preprocessing helpers the corpus and GLUE pipeline tests both use."""
 import os
-import re
 import subprocess
 import sys
+
+from maelm_fairseq.evaluation import training_log
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)  # the venv's console scripts (fairseq-train, maelm-train, ...)
@@ -30,14 +31,9 @@ def run_cli(args, cwd=REPO, check=True, timeout=600, env=None):
 
 
 def logged_values(output, key, kind="train_inner"):
-    """Floats of `key=` (train_inner) or `| key v` (valid) entries in fairseq's log lines."""
-    if kind == "train_inner":
-        return [float(v) for v in re.findall(rf"train_inner .*?\b{key}=([-\d.]+)", output)]
-    return [float(v) for v in re.findall(rf"\| {kind} \|.*?\| {key} ([-\d.]+)", output)]
-
-
-def tokenize_words(line):
-    return " ".join(re.findall(r"\w+|[^\w\s]", line.lower()))
+    """Values of `key` in fairseq's train_inner or valid log lines, in order."""
+    curve = training_log.train_curve if kind == "train_inner" else training_log.valid_curve
+    return [value for _, value in curve(output, key)]
 
 
 def fairseq_train(data_bin, save_dir, *task_flags, model=TINY_ROBERTA):

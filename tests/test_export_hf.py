@@ -236,7 +236,7 @@ def test_cli_export_matches_the_fairseq_loaded_model(mlm_checkpoint, word_data_b
 @pytest.mark.parametrize("flags,message", [
     ([], "--data: needed for the tokenizer"),
     (["--no-tokenizer", "--data", "x"], "--no-tokenizer: drop it"),
-    (["--data", "/nonexistent"], "/nonexistent/dict.txt: no such file"),
+    (["--data", "/nonexistent"], "/nonexistent/dict.txt: dictionary not found; --data must be a fairseq data-bin"),
     (["--head", "mlm", "--no-tokenizer"], "--head mlm: this checkpoint's LM head reads the output of its decoder"),
     (["--head", "classification", "--no-tokenizer"], "--head classification needs exactly one classification head"),
 ])

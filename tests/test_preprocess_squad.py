@@ -158,8 +158,8 @@ def test_missing_dict_is_one_line(tmp_path, pretrain_bin):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: {tokenizer_dir / 'dict.txt'}: not found — --tokenizer-dir must be the pretraining data-bin, which "
-        f"holds dict.txt next to tokenizer.json (preprocess/pretrain/prepare_corpus.py writes both)")
+        f"error: {tokenizer_dir / 'dict.txt'}: dictionary not found; --tokenizer-dir must be the pretraining "
+        f"data-bin, which holds dict.txt next to tokenizer.json (preprocess/pretrain/prepare_corpus.py writes both)")
     assert not (tmp_path / "out").exists()
 
 

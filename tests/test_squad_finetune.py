@@ -1,7 +1,6 @@
 """SQuAD fine-tuning: span head and criterion in-process, then `fairseq-train --task maelm_squad` from the
 pretraining checkpoint on the tiny v2.0 fixture (train = valid), its EM/F1 logging, and reloading."""
 import argparse
-import re
 
 import pytest
 import torch
@@ -11,6 +10,7 @@ from finetune_fixtures import CPU_ENV, SQUAD_V2_METRICS
 from helpers import logged_values, run_cli
 from maelm_fairseq.criterions.squad import SquadCriterion
 from maelm_fairseq.errors import UserInputError
+from maelm_fairseq.evaluation import training_log
 from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION
 from maelm_fairseq.squad.evaluate import normalize_answer
 from maelm_fairseq.squad.predictions import WindowLogits
@@ -101,13 +101,13 @@ def test_squad_checkpoint_reloads_with_the_same_scores(squad_run, squad_data):
     _, validated = run_cli(["fairseq-validate", squad_data, "--user-dir", "maelm_fairseq", "--task", "maelm_squad", "--path",
                             save_dir / "checkpoint_best.pt", "--valid-subset", "valid", "--batch-size", 16, "--cpu",
                             "--num-workers", 0], env=CPU_ENV)
-    reloaded = dict(re.findall(r"\| (exact|f1) ([-\d.]+)", validated))
-    assert float(reloaded["f1"]) == pytest.approx(max(logged_values(output, "f1", kind="valid")), abs=0.01)
+    reloaded = training_log.valid_rows(validated)[-1]
+    assert reloaded["f1"] == pytest.approx(max(logged_values(output, "f1", kind="valid")), abs=0.01)
 
 
 def test_missing_feature_directory_is_named_with_the_fix(tmp_path):
-    with pytest.raises(UserInputError, match="dict.txt not found: DATA must be the --output directory of "
-                                             "preprocess/squad/prepare_squad.py"):
+    with pytest.raises(UserInputError, match="dict.txt: dictionary not found; DATA must be the --output directory "
+                                             "of preprocess/squad/prepare_squad.py"):
         SquadTask.setup_task(SquadConfig(data=str(tmp_path)))
     (tmp_path / "dict.txt").write_text("a 1\n")
     task = SquadTask.setup_task(SquadConfig(data=str(tmp_path)))

@@ -1,4 +1,6 @@
 """maelm_fairseq.evaluation.training_log reads the numbers the demo and the reproduction report from fairseq logs."""
+import math
+
 from maelm_fairseq.evaluation import training_log
 
 LOG = """\
@@ -30,3 +32,20 @@ def test_missing_values_give_none():
     assert training_log.best_valid("| valid on 'valid' subset | loss 0.6 | accuracy 61.5 | f1 1", "accuracy") == 61.5
     assert training_log.wall_seconds(LOG) == 75.3
     assert training_log.wall_seconds("crashed") is None
+
+
+def test_line_values_of_each_kind_of_line():
+    train, _, _, valid, _, done = LOG.splitlines()
+    assert training_log.line_values(train) == {"loss": 12.269, "accuracy": 2.53, "enc_erank": 105.41, "wps": 5706.4,
+                                               "wpb": 3160.7, "num_updates": 50, "lr": 0.000694444}
+    assert training_log.line_values(valid) == {"loss": 0.9, "nll_loss": 0.03, "accuracy": 52.7, "num_updates": 126,
+                                               "best_accuracy": 52.7}  # not the epoch before the subset
+    assert training_log.line_values(done) == {}
+
+
+def test_nan_is_kept_in_its_row_and_left_out_of_curves_and_the_best():
+    log = "| valid | epoch 001 | valid on 'valid' subset | loss nan | mcc nan | accuracy 50 | num_updates 5\n"
+    row = training_log.valid_rows(log)[0]
+    assert math.isnan(row["loss"]) and math.isnan(row["mcc"]) and row["accuracy"] == 50
+    assert training_log.valid_curve(log, "loss") == [] and training_log.valid_curve(log, "accuracy") == [(5, 50.0)]
+    assert training_log.best_valid(log, "mcc") is None

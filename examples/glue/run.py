@@ -10,7 +10,6 @@ polynomial decay, dropout 0.1, no clipping. MAE-LM's own values are not publishe
 five seeds, hence the default seeds. See examples/glue/README.md.
 """
 import argparse
-import re
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,6 @@ COMMON = ["--task", "sentence_prediction", "--criterion", "maelm_sentence_predic
           "--lr-scheduler", "polynomial_decay", "--max-epoch", "10", "--find-unused-parameters",
           "--no-epoch-checkpoints", "--no-last-checkpoints", "--log-format", "simple"]
 FP16 = ["--fp16", "--fp16-init-scale", "4", "--threshold-loss-scale", "1", "--fp16-scale-window", "128"]
-VALID_LINE = re.compile(r"\| valid on 'valid' subset \|(.*)")
 
 
 def build_parser():
@@ -98,11 +96,9 @@ def train_command(args, recipe, seed):
 
 def best_validation(log, metric):
     """Metrics of the validation with the highest `metric`, as {name: value}."""
-    rows = []
-    for match in VALID_LINE.finditer(log):
-        fields = dict(re.findall(r"(\w+) ([-\d.]+|nan)(?= \||$)", match.group(1)))
-        if metric in fields:
-            rows.append({k: float(v) for k, v in fields.items()})
+    from maelm_fairseq.evaluation.training_log import valid_rows  # the plugin loads fairseq: not for --dry-run
+
+    rows = [row for row in valid_rows(log) if metric in row]
     return max(rows, key=lambda row: row[metric]) if rows else None
 
 

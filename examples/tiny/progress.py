@@ -4,14 +4,9 @@ reference beside the valid loss, so the demo shows the model leaving the plateau
     fairseq-train ... 2>&1 | python examples/tiny/progress.py --unigram 9.24
 """
 import argparse
-import re
 import sys
 
-FIELD = re.compile(r"\b(num_updates|loss|enc_erank|wps)[= ]([-\d.]+)")
-
-
-def fields(line):
-    return {k: float(v) for k, v in FIELD.findall(line)}
+from maelm_fairseq.evaluation.training_log import TRAIN_LINE, VALID_LINE, line_values
 
 
 def main():
@@ -21,12 +16,12 @@ def main():
     print(f"unigram model of this data: {args.unigram:.3f} bits per masked token (no context); "
           f"the model's loss starts near log2(vocab) and must go under it to show it uses context", flush=True)
     for line in sys.stdin:
-        if "| train_inner |" in line:
-            f = fields(line)
+        if TRAIN_LINE in line:
+            f = line_values(line)
             print(f"  update {f['num_updates']:5.0f}  train loss {f['loss']:6.3f}  enc_erank {f['enc_erank']:6.1f}"
                   f"  {f['wps']:7.0f} tokens/s", flush=True)
-        elif "valid on 'valid' subset" in line:
-            f = fields(line)
+        elif VALID_LINE in line:
+            f = line_values(line)
             gap = args.unigram - f["loss"]
             print(f"  update {f['num_updates']:5.0f}  VALID loss {f['loss']:6.3f}  = {gap:+.3f} bits "
                   f"{'under' if gap >= 0 else 'over'} the unigram model", flush=True)

@@ -4,7 +4,7 @@ The tests' corpus, and the language-reference part of `preprocess/pretrain/build
 needs a download. Each help topic is one document; each prose paragraph is one line (code samples, grammar rules
 and headings are dropped). Also the tests' sentence-pair classification task from the same text: are two
 consecutive sentences from a topic about Python's data model (label 1) or about its statements and expressions
-(label 0)?
+(label 0)? And the word-level form of its lines, for data-bins without a subword tokenizer.
 
     python -m maelm_fairseq.data.demo_corpus OUT_DIR      # writes OUT_DIR/{train,valid}.txt
 """
@@ -17,6 +17,7 @@ from pydoc_data.topics import topics
 
 _HEADING_UNDERLINE = re.compile(r"^[*=\-~^]{3,}$")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
+_WORD_OR_MARK = re.compile(r"\w+|[^\w\s]")
 
 
 def _is_prose(paragraph: str) -> bool:
@@ -78,6 +79,12 @@ def topic_pairs(seed: int = 1):
     rows = [(a, b, label) for label, pairs in by_label.items() for a, b in rng.sample(pairs, n)]
     rng.shuffle(rows)
     return rows
+
+
+def word_tokens(line: str) -> str:
+    """The word-level form of a line that the tests and benchmarks binarize: lower-cased words and punctuation
+    marks, space-separated (no subword tokenizer, so a data-bin builds in seconds)."""
+    return " ".join(_WORD_OR_MARK.findall(line.lower()))
 
 
 def main():

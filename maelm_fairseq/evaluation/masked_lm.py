@@ -119,7 +119,7 @@ def main(argv=None):
     import argparse
     import json
 
-    from ..tasks.maelm import load_dictionary
+    from ..data.dictionary import load_dictionary
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("data_bin")

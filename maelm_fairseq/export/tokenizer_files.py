@@ -1,19 +1,20 @@
 """Which tokenizer an export ships, and its files checked against the dictionary the checkpoint was trained with.
 
 The files come from explicit flags (--sp-model, --gpt2-encoder-json + --gpt2-vocab-bpe, --bpe-codes [--lowercase])
-or else from the manifest `tokenizer.json` that preprocess/pretrain/prepare_corpus.py writes next to dict.txt
-(`{"kind": ..., "files": {name: path relative to the data-bin}, "options": {...}}`). Symbols are checked both
-ways where the tokenizer has a fixed vocabulary, so ids cannot silently shift.
+or else from the data-bin's manifest (tokenizer.json, data/tokenizer_manifest.py). Symbols are checked both ways
+where the tokenizer has a fixed vocabulary, so ids cannot silently shift.
 """
 import json
 import os
 import re
 from dataclasses import dataclass, field
 
+from ..data.dictionary import load_dictionary
+from ..data.tokenizer_manifest import MANIFEST_NAME, read_manifest
 from ..errors import UserInputError
 
-MANIFEST = "tokenizer.json"
 KIND_FLAGS = {"sentencepiece": "--sp-model", "gpt2": "--gpt2-encoder-json/--gpt2-vocab-bpe", "fastbpe": "--bpe-codes"}
+FILES_FIX = "give the tokenizer's files with --sp-model, --gpt2-encoder-json and --gpt2-vocab-bpe, or --bpe-codes"
 # fairseq's Dictionary.pad_to_multiple_ fills dictionaries with these; no tokenizer ever emits them
 FILLER = re.compile(r"madeupword\d{4}")
 
@@ -47,8 +48,7 @@ def find_tokenizer_files(data, sp_model=None, gpt2_encoder_json=None, gpt2_vocab
         raise UserInputError("--data: needed for the tokenizer, its dict.txt gives the ids — give the data-bin the "
                              "checkpoint was trained on, or --no-tokenizer to export the model alone")
     dict_path = os.path.join(data, "dict.txt")
-    if not os.path.isfile(dict_path):
-        raise UserInputError(f"{dict_path}: no such file — --data must be a fairseq data-bin with dict.txt")
+    dictionary = load_dictionary(dict_path, missing_hint="--data must be a fairseq data-bin with dict.txt")
     if len(given) > 1:
         raise UserInputError(f"{' and '.join(KIND_FLAGS[k] for k in sorted(given))}: one tokenizer per export — "
                              f"give the files of the tokenizer the data-bin was made with")
@@ -64,56 +64,35 @@ def find_tokenizer_files(data, sp_model=None, gpt2_encoder_json=None, gpt2_vocab
     elif given == {"fastbpe"}:
         kind, files, flags = "fastbpe", {"codes": bpe_codes}, "--bpe-codes"
     else:
-        kind, files, lowercase, flags = read_manifest(data)
-    manifest = os.path.join(data, MANIFEST)
-    if given and os.path.isfile(manifest):  # the flags replace the manifest's files, not how it tokenized
-        made_with = read_json(manifest, "--data")
-        if made_with.get("kind") != kind:
-            raise UserInputError(f"{flags}: {manifest} says the data-bin was tokenized with {made_with.get('kind')!r}, "
-                                 f"these flags give a {kind} tokenizer — give the files of the tokenizer it was made "
-                                 f"with")
-        if bool((made_with.get("options") or {}).get("lowercase")) != bool(lowercase):
+        kind, files, lowercase, flags = exportable(read_manifest(data, FILES_FIX))
+    if given and os.path.isfile(os.path.join(data, MANIFEST_NAME)):  # the flags replace its files, not how the
+        made_with = read_manifest(data, FILES_FIX)  # data-bin was tokenized
+        if made_with.kind != kind:
+            raise UserInputError(f"{flags}: {made_with.path} says the data-bin was tokenized with "
+                                 f"{made_with.kind!r}, these flags give a {kind} tokenizer — give the files of the "
+                                 f"tokenizer it was made with")
+        if bool(made_with.options.get("lowercase")) != bool(lowercase):
             made = "without" if lowercase else "with"
-            raise UserInputError(f"--lowercase: {manifest} says the data-bin was made {made} lowercasing — "
+            raise UserInputError(f"--lowercase: {made_with.path} says the data-bin was made {made} lowercasing — "
                                  f"{'drop' if lowercase else 'add'} --lowercase")
     for path in files.values():
         if not os.path.isfile(path):
             raise UserInputError(f"{path}: no such file ({flags})")
-    return TokenizerFiles(kind, files, load_dictionary(dict_path), dict_path, bool(lowercase), flags)
+    return TokenizerFiles(kind, files, dictionary, dict_path, bool(lowercase), flags)
 
 
-def read_manifest(data):
-    path = os.path.join(data, MANIFEST)
-    if not os.path.isfile(path):
-        raise UserInputError(f"{path}: no tokenizer manifest — give the tokenizer's files with --sp-model, "
-                             f"--gpt2-encoder-json and --gpt2-vocab-bpe, or --bpe-codes")
-    try:
-        manifest = json.loads(open(path, encoding="utf-8").read())
-        kind, files = manifest["kind"], manifest["files"]
-    except (ValueError, KeyError, TypeError):
-        raise UserInputError(f"{path}: not a tokenizer manifest (kind, files) — give the tokenizer's files with "
-                             f"--sp-model, --gpt2-encoder-json and --gpt2-vocab-bpe, or --bpe-codes")
-    expected = {"sentencepiece": ["model"], "gpt2": ["encoder_json", "vocab_bpe"], "fastbpe": ["codes"]}
-    if kind not in expected or sorted(files) != sorted(expected[kind]):
-        raise UserInputError(f"{path}: tokenizer {kind!r} with files {sorted(files)} cannot be exported (these can: "
-                             f"{', '.join(expected)}) — export the model alone with --no-tokenizer")
-    options = dict(manifest.get("options") or {})
-    lowercase = options.pop("lowercase", False) if kind == "fastbpe" else False
+def exportable(manifest):
+    """(kind, files, lowercase, where they came from) of a manifest whose tokenizer the export can ship."""
+    if manifest.kind not in KIND_FLAGS:
+        raise UserInputError(f"{manifest.path}: tokenizer {manifest.kind!r} cannot be exported (these can: "
+                             f"{', '.join(KIND_FLAGS)}) — export the model alone with --no-tokenizer")
+    options = dict(manifest.options)
+    lowercase = options.pop("lowercase", False) if manifest.kind == "fastbpe" else False
     unsupported = sorted(k for k, v in options.items() if v)
     if unsupported:  # an option the export would silently ignore would change the ids
-        raise UserInputError(f"{path}: tokenizer option(s) {', '.join(unsupported)} are not supported by "
+        raise UserInputError(f"{manifest.path}: tokenizer option(s) {', '.join(unsupported)} are not supported by "
                              f"maelm-export-hf — export with --no-tokenizer and tokenize as the data-bin was made")
-    return kind, {name: os.path.join(data, rel) for name, rel in files.items()}, lowercase, path
-
-
-def load_dictionary(path):
-    """fairseq's Dictionary as every task of ours builds it: <s> <pad> </s> <unk>, dict.txt, then <mask>; read,
-    and refused in one line when unreadable, by the maelm task's own loader."""
-    from ..tasks.maelm import load_dictionary as load_task_dictionary
-
-    dictionary = load_task_dictionary(path)
-    dictionary.add_symbol("<mask>")
-    return dictionary
+    return manifest.kind, manifest.file_paths(), lowercase, manifest.path
 
 
 def check_matches(tok, vocab_rows):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from fairseq import utils
-from fairseq.data import Dictionary, PrependTokenDataset, SortDataset, TokenBlockDataset, data_utils
+from fairseq.data import PrependTokenDataset, SortDataset, TokenBlockDataset, data_utils
 from fairseq.dataclass import ChoiceEnum
 from fairseq.data.shorten_dataset import maybe_shorten_dataset
 from fairseq.tasks import register_task
@@ -20,6 +20,7 @@ from fairseq.tasks.language_modeling import SAMPLE_BREAK_MODE_CHOICES, SHORTEN_M
 from fairseq.tasks.masked_lm import MaskedLMConfig, MaskedLMTask
 
 from ..data.batch_masking import BatchMaskedLMDataset, BatchMasker
+from ..data.dictionary import check_data_dirs, load_dictionary
 from ..data.split_checks import check_split_files
 from ..data.token_blocks import ShortenedTokenBlocks
 from ..data.word_starts import word_start_table
@@ -58,7 +59,7 @@ class MaelmTask(MaskedLMTask):
     def setup_task(cls, cfg: MaelmConfig, **kwargs):
         """As fairseq's, with the data directories and dict.txt checked first (one readable error each)."""
         paths = check_data_dirs(cfg.data)
-        return cls(cfg, load_dictionary(os.path.join(paths[0], "dict.txt")))
+        return cls(cfg, load_dictionary(os.path.join(paths[0], "dict.txt"), mask=False))  # MaskedLMTask adds it
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         if self.cfg.masking == "per-sample":
@@ -132,36 +133,3 @@ def check_masking_options(cfg):
     if cfg.tokens_per_sample < 2:
         raise UserInputError(f"--tokens-per-sample must be at least 2 (<s> and one token), "
                              f"got {cfg.tokens_per_sample}")
-
-
-PREPROCESS_HINT = "create it with fairseq-preprocess --only-source (see preprocess/README.md)"
-
-
-def check_data_dirs(data):
-    if not data:  # split_paths("") is [""], never empty: test the string
-        raise UserInputError("DATA (first argument of fairseq-train / task.data): no data directory given; "
-                             f"pass the data-bin directory ({PREPROCESS_HINT})")
-    paths = utils.split_paths(data)
-    for path in paths:
-        if not os.path.isdir(path):
-            raise UserInputError(f"{path}: data directory not found (DATA, the first argument of fairseq-train); "
-                                 f"check the path, or {PREPROCESS_HINT}")
-    return paths
-
-
-def load_dictionary(path):
-    if not os.path.isfile(path):
-        raise UserInputError(f"{path}: dictionary not found; the data directory must hold the dict.txt "
-                             f"written by fairseq-preprocess: {PREPROCESS_HINT}")
-    try:
-        dictionary = Dictionary.load(path)
-    except UserInputError:  # our loader's own line (e.g. a file in neither dictionary format)
-        raise
-    except Exception as e:  # fairseq raises ValueError, RuntimeError or a bare Exception (bad encoding)
-        reason = str(e).splitlines()[0].split(". ")[0][:160]
-        raise UserInputError(f"{path}: not a fairseq dictionary ({reason}); each line must "
-                             f"be `<token> <count>`; regenerate it with fairseq-preprocess") from None
-    if len(dictionary) <= dictionary.nspecial:
-        raise UserInputError(f"{path}: the dictionary has no symbols; regenerate it with fairseq-preprocess "
-                             f"from a non-empty corpus")
-    return dictionary

@@ -17,6 +17,7 @@ from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING, OmegaConf, open_dict
 
 from ..criterions.squad import WINDOWS_KEY
+from ..data.dictionary import load_dictionary
 from ..errors import UserInputError
 from ..modules.squad_span_head import attach_squad_head
 from ..squad.evaluate import squad_evaluate
@@ -48,12 +49,8 @@ class SquadTask(FairseqTask):
 
     @classmethod
     def setup_task(cls, cfg: SquadConfig, **kwargs):
-        path = os.path.join(cfg.data, "dict.txt")
-        if not os.path.exists(path):
-            raise UserInputError(f"{path} not found: DATA must be the --output directory of {WRITER}")
-        dictionary = Dictionary.load(path)
-        dictionary.add_symbol("<mask>")
-        return cls(cfg, dictionary)
+        missing = f"DATA must be the --output directory of {WRITER}"
+        return cls(cfg, load_dictionary(os.path.join(cfg.data, "dict.txt"), missing_hint=missing))
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         path = os.path.join(self.cfg.data, f"{split}.pt")

@@ -11,6 +11,7 @@ import collections
 import sys
 from pathlib import Path
 
+from maelm_fairseq.data.tokenizer_manifest import read_manifest
 from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.labelled.checks import BadRows, label_value, too_rare, unknown
@@ -19,7 +20,6 @@ from preprocess.labelled.read_examples import Example, read_examples
 from preprocess.labelled.stratify import stratified_sample
 from preprocess.replace_dir import built_beside
 from preprocess.sentence_prediction_bin import Split, write_sentence_prediction_bin
-from preprocess.tokenizers import read_manifest
 
 LONG_SHOWN = 5  # over-long examples named in the report
 

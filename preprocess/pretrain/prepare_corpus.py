@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 
 
-from maelm_fairseq.errors import console_main
 from maelm_fairseq.data.fork_dictionary import write_repository_dict
+from maelm_fairseq.data.tokenizer_manifest import TOKENIZER_KINDS, write_manifest
+from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.fairseq_dict import dict_entries, write_dict
 from preprocess.parallel_encode import encode_documents_to_file
 from preprocess.pretrain.split_corpus import write_split
 from preprocess.text_stream import check_readable, iter_stripped_lines
-from preprocess.tokenizers import SP_MODEL_NAME, TOKENIZER_KINDS, load_tokenizer, write_manifest
+from preprocess.tokenizers import SP_MODEL_NAME, load_tokenizer
 
 DEFAULT_VOCAB_SIZE = {"sentencepiece": 32000, "fastbpe": 32000}
 DEFAULT_VALID_FRACTION = 0.01
@@ -177,11 +178,9 @@ def print_summary(kind, output, stats, total_seconds):
 
 def model_vocabulary_size(dict_path):
     """fairseq's four specials, dict.txt's symbols (read as the tasks read it), and `<mask>` unless it is one."""
-    from fairseq.data import Dictionary
+    from maelm_fairseq.data.dictionary import load_dictionary
 
-    dictionary = Dictionary.load(str(dict_path))
-    dictionary.add_symbol("<mask>")
-    return len(dictionary)
+    return len(load_dictionary(str(dict_path)))
 
 
 if __name__ == "__main__":

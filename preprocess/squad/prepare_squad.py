@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from maelm_fairseq.data.tokenizer_manifest import MANIFEST_NAME, read_manifest
 from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.squad.features import build_features
 from preprocess.squad.read_squad import read_examples
-from preprocess.tokenizers import MANIFEST_NAME, add_tokenizer_flags, load_tokenizer, read_manifest, tokenizer_directory
+from preprocess.tokenizers import add_tokenizer_flags, load_tokenizer, tokenizer_directory
 
 OFFSET_TOKENIZERS = ("sentencepiece", "maelm-sentencepiece")  # they give each piece's characters in the context
 
@@ -77,21 +78,20 @@ def main(argv=None):
     output = Path(args.output)
     tokenizer_dir = tokenizer_directory(parser, args, output)
     manifest = read_manifest(tokenizer_dir)
-    if manifest["kind"] not in OFFSET_TOKENIZERS:
-        fail(Path(tokenizer_dir, MANIFEST_NAME), f"tokenizer is {manifest['kind']}, SQuAD needs sentencepiece "
+    if manifest.kind not in OFFSET_TOKENIZERS:
+        fail(Path(tokenizer_dir, MANIFEST_NAME), f"tokenizer is {manifest.kind}, SQuAD needs sentencepiece "
              "(character offsets come from it)", "prepare the corpus with --tokenizer sentencepiece")
-    dict_path = Path(tokenizer_dir, "dict.txt")
-    if not dict_path.is_file():
-        fail(dict_path, "not found", "--tokenizer-dir must be the pretraining data-bin, which holds dict.txt next to "
-             f"{MANIFEST_NAME} (preprocess/pretrain/prepare_corpus.py writes both)")
-    # the tasks' reader: one line for a garbled file, and a MAE-LM repository dict.txt read by its rules
-    from maelm_fairseq.tasks.maelm import load_dictionary
+    # the tasks' reader: one line for a missing or garbled file, and a MAE-LM repository dict.txt read by its rules
+    from maelm_fairseq.data.dictionary import load_dictionary
 
-    dictionary = load_dictionary(str(dict_path))
+    dictionary = load_dictionary(str(Path(tokenizer_dir, "dict.txt")), mask=False,  # text never holds <mask>
+                                 missing_hint=f"--tokenizer-dir must be the pretraining data-bin, which holds dict.txt "
+                                              f"next to {MANIFEST_NAME} (preprocess/pretrain/prepare_corpus.py writes "
+                                              f"both)")
     tokenizer = load_tokenizer(tokenizer_dir)
     output.mkdir(parents=True, exist_ok=True)
     if tokenizer_dir != output:
-        for name in ["dict.txt", MANIFEST_NAME, *manifest["files"].values()]:
+        for name in ["dict.txt", MANIFEST_NAME, *manifest.files.values()]:
             shutil.copyfile(Path(tokenizer_dir, name), output / name)
     for split, json_path in (("train", args.train_json), ("valid", args.valid_json)):
         if json_path:

@@ -1,7 +1,8 @@
-"""The subword tokenizers behind one interface, and the manifest that records which one a data-bin uses.
+"""The subword tokenizers behind one interface, built from the manifest that records which one a data-bin uses.
 
 Every pipeline (pretraining corpus, GLUE, SQuAD) builds its tokenizer from the manifest written next to the
-pretraining dict.txt, so one sentence always becomes the same symbols, hence the same ids, everywhere.
+pretraining dict.txt (tokenizer.json, maelm_fairseq/data/tokenizer_manifest.py), so one sentence always becomes the
+same symbols, hence the same ids, everywhere.
 
 Interface of a tokenizer object:
     encode(line) -> str          space-separated symbols, the text fed to fairseq-preprocess
@@ -9,35 +10,19 @@ Interface of a tokenizer object:
     vocabulary() -> list | None  every symbol the model can emit in a fixed order, or None when the
                                  symbol set is defined by the corpus (fastBPE)
 """
-import json
 import shutil
 from pathlib import Path
 
+from maelm_fairseq.data.tokenizer_manifest import read_manifest, write_manifest
 from preprocess.errors import fail
 
-MANIFEST_NAME = "tokenizer.json"
-TOKENIZER_KINDS = ("sentencepiece", "gpt2", "fastbpe", "maelm-sentencepiece")
 SP_MODEL_NAME = "sentencepiece.model"
-
-
-def write_manifest(directory, kind, files, options=None):
-    """Record the tokenizer kind, its files (relative to `directory`) and options such as lowercasing."""
-    manifest = {"kind": kind, "files": files, "options": options or {}}
-    Path(directory, MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def read_manifest(directory):
-    path = Path(directory, MANIFEST_NAME)
-    if not path.is_file():
-        fail(path, "no tokenizer manifest", "pass the data-bin directory written by preprocess/pretrain/prepare_corpus.py")
-    return json.loads(path.read_text())
 
 
 def load_tokenizer(directory):
     """Build the tokenizer described by `directory/tokenizer.json`."""
     manifest = read_manifest(directory)
-    files = {name: str(Path(directory, rel)) for name, rel in manifest["files"].items()}
-    kind = manifest["kind"]
+    files, kind = manifest.file_paths(), manifest.kind
     if kind == "sentencepiece":
         from preprocess.tokenizers.sentencepiece_tokenizer import SentencepieceTokenizer
 
@@ -49,12 +34,10 @@ def load_tokenizer(directory):
     if kind == "fastbpe":
         from preprocess.tokenizers.fastbpe_tokenizer import FastBpeTokenizer
 
-        return FastBpeTokenizer(files["codes"], **manifest["options"])
-    if kind == "maelm-sentencepiece":
-        from preprocess.tokenizers.maelm_sentencepiece_tokenizer import MaelmSentencepieceTokenizer
+        return FastBpeTokenizer(files["codes"], **manifest.options)
+    from preprocess.tokenizers.maelm_sentencepiece_tokenizer import MaelmSentencepieceTokenizer
 
-        return MaelmSentencepieceTokenizer(files["model"])
-    fail(Path(directory, MANIFEST_NAME), f"unknown tokenizer kind {kind!r}", f"use one of {', '.join(TOKENIZER_KINDS)}")
+    return MaelmSentencepieceTokenizer(files["model"])  # maelm-sentencepiece: read_manifest refuses other kinds
 
 
 def add_tokenizer_flags(parser):
@@ -73,10 +56,9 @@ def tokenizer_directory(parser, args, record_dir):
     if args.tokenizer is None:
         if args.sp_model:
             parser.error("--sp-model needs --tokenizer maelm-sentencepiece (otherwise tokenizer.json decides)")
-        if not Path(args.tokenizer_dir, MANIFEST_NAME).is_file():
-            fail(Path(args.tokenizer_dir, MANIFEST_NAME), "no tokenizer manifest",
-                 "pass the data-bin written by preprocess/pretrain/prepare_corpus.py, or for a data-bin prepared by "
-                 "the MAE-LM repository add --tokenizer maelm-sentencepiece --sp-model <its sp.model>")
+        read_manifest(args.tokenizer_dir, fix="pass the data-bin written by preprocess/pretrain/prepare_corpus.py, "
+                      "or for a data-bin prepared by the MAE-LM repository add --tokenizer maelm-sentencepiece "
+                      "--sp-model <its sp.model>")
         return Path(args.tokenizer_dir)
     if not args.sp_model:
         parser.error(f"--tokenizer {args.tokenizer} needs --sp-model FILE (the sentencepiece model)")
