@@ -112,14 +112,18 @@ def write_finetune_log(path, accuracies):
 @pytest.mark.parametrize("pretrained, scratch, verdict", [
     ([[60, 70], [71], [69.5]], [[50, 51], [52], [50.5]], "pretraining helps: +19.0 points"),
     ([[50, 51], [52], [50.5]], [[51, 50], [52.5], [49]], "no gain from pretraining beyond the seed noise"),
+    ([[60, 61], [62], [60.5]], [[61, 60], [62.5], [59]], "no gain from pretraining beyond the seed noise"),
 ])
 def test_finetune_summary_verdict(tmp_path, monkeypatch, capsys, pretrained, scratch, verdict):
     for arm, runs in (("pretrained", pretrained), ("scratch", scratch)):
         for seed, accs in enumerate(runs, 1):
             write_finetune_log(tmp_path / f"finetune-{arm}-seed{seed}.log", accs)
-    monkeypatch.setattr(sys, "argv", ["finetune_summary.py", str(tmp_path), "--seeds", "1", "2", "3"])
+    (tmp_path / "valid.tsv").write_text("sentence\tlabel\n" + "a\t1\n" * 3 + "b\t0\n" * 2)  # majority 60 %
+    monkeypatch.setattr(sys, "argv", ["finetune_summary.py", str(tmp_path), "--seeds", "1", "2", "3",
+                                      "--task", "Reviews", "--valid-tsv", str(tmp_path / "valid.tsv")])
     runpy.run_path(os.path.join(REPO, "examples", "tiny", "finetune_summary.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert verdict in out
+    assert "Reviews, valid accuracy (best epoch per seed; majority class 60.0%)" in out
     assert "from the MAE-LM encoder" in out and "(seeds: " in out
-    assert ("within 5 points of chance" in out) == (max(map(max, pretrained + scratch)) < 55)
+    assert ("within 5 points of the majority class" in out) == (max(map(max, pretrained + scratch)) < 65)
