@@ -161,7 +161,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     from fairseq.data import data_utils
 
-    import maelm_fairseq  # noqa: F401  registers the task
+    import maelm_fairseq.tasks  # noqa: F401  registers the task
 
     data = args.data or build_data_bin(args.quick)
     seq_lens = [int(x) for x in args.seq_lens.split(",")]

@@ -62,7 +62,7 @@ def decoder_shape(system):
         return 0, "self"
     from fairseq.models import ARCH_CONFIG_REGISTRY
 
-    import maelm_fairseq  # noqa: F401  registers the architectures
+    import maelm_fairseq.tasks  # noqa: F401  registers the architectures
 
     args = argparse.Namespace()
     ARCH_CONFIG_REGISTRY[system.arch](args)
@@ -343,7 +343,7 @@ class Runner:
 def measure(args, device, size, seq_len, batch_size, vocab, names):
     """Train every system on the same rows, round robin; returns their result dicts (without ratios), the vocabulary
     actually used and the padding of full-length batches under each batching."""
-    import maelm_fairseq  # noqa: F401  registers the plugin
+    import maelm_fairseq.tasks  # noqa: F401  registers the plugin
 
     data = build_data_bin(vocab)
     probs = {(SYSTEMS[n].mask_prob, SYSTEMS[n].stock) for n in names}

@@ -9,6 +9,11 @@ defaults, unless the command line names another task, criterion or architecture.
 import os
 import sys
 
+# Registers the plugin at import: fairseq's --user-dir loader skips the package, imported by then (this module is in
+# it). Also in the workers fairseq spawns for distributed training: they re-import the console script, so this
+# module, before fairseq's loader runs.
+from . import tasks  # noqa: F401
+
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 # what `maelm-train --help` describes when the command line names none of them (fairseq's default is translation)
 HELP_CHOICES = {"--task": "maelm", "--criterion": "maelm", "--arch": "maelm_base"}

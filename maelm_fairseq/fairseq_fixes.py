@@ -1,10 +1,11 @@
-"""Small corrections to fairseq 0.12.2, installed when the plugin is imported (each idempotent).
+"""Small corrections to fairseq 0.12.2, installed by `install()` when the plugin is registered (tasks/__init__.py;
+each idempotent). Every patch of fairseq the plugin makes is in this module.
 
 1. Crash-safe checkpoint files. fairseq writes the first checkpoint of a save (e.g. `checkpoint_1_500.pt`) atomically: `torch.save` into
 `<name>.tmp`, then `os.rename` (`checkpoint_utils.torch_persistent_save`). The other names of the same save,
 `checkpoint_last.pt` and `checkpoint_best.pt` among them, are then made with `PathManager.copy`, which is
 `shutil.copyfile` straight onto the destination: a crash (SIGKILL, OOM killer, node failure) during that copy
-leaves a truncated `checkpoint_last.pt`, and the run cannot resume. Importing the plugin replaces that copy,
+leaves a truncated `checkpoint_last.pt`, and the run cannot resume. Loading the plugin replaces that copy,
 for local paths, by copy-to-`<dst>.tmp` + fsync + `os.replace`, so every checkpoint name always holds either
 the previous complete file or the new complete one.
 
@@ -24,14 +25,24 @@ dropped (None is what torch expects there); GPU training is untouched.
 curves its user asked for. The progress bar, built before the first update, refuses instead, in one line.
 
 5. dict.txt files written by the MAE-LM repository (pieces without counts, aliases of the specials, a `[MASK]`
-piece). `Dictionary.load` raises on them; wrapped, it reads them with the repository's semantics, so every task
-gets the repository's ids and mask index (data/fork_dictionary.py).
+piece). `Dictionary.load` raises on them; wrapped, `Dictionary.add_from_file` tells the two formats apart by their
+lines and reads the repository's with its semantics (data/fork_dictionary.py), so every task that loads a dict.txt
+(maelm, fairseq's masked_lm and sentence_prediction, maelm_squad, fairseq-preprocess with the plugin loaded) gets the
+repository's ids and mask index.
 
-6. `--help` that lists the flags of the chosen task, architecture, criterion, ... with their defaults
-(full_help.py; fairseq answers `--help` before it has added them).
+6. `--help` of fairseq's command-line tools with the flags of the chosen task, architecture, criterion, optimizer and
+scheduler, each with its default. fairseq answers `--help` in the first of its two parses, before it adds the flags
+of what the command line chose, so `fairseq-train --arch maelm_base --help` lists none of the model's flags, and no
+help shows defaults. The wrapper parses once without `--help` (which adds every flag to the parser), fills the model
+flags' defaults with what the `--arch` sets, and prints the help with the defaults.
 """
+import argparse
+import contextlib
+import io
+import logging
 import os
 import shutil
+import sys
 
 import fairseq.models.distributed_fairseq_model as distributed_fairseq_model
 from fairseq import options, utils
@@ -40,9 +51,10 @@ from fairseq.logging import progress_bar
 from fairseq.file_io import PathManager
 from fairseq.trainer import Trainer
 
-from .data.fork_dictionary import wrap_add_from_file
+from .data.fork_dictionary import REGENERATE, add_aliases, add_repository_pieces, detect_format
 from .errors import CheckpointMismatch, UserInputError
-from .full_help import with_full_help
+
+logger = logging.getLogger(__name__)
 
 
 _fairseq_copy = PathManager.copy
@@ -104,6 +116,85 @@ def _progress_bar_refusing_missing_loggers(build):
             raise UserInputError(f"--wandb-project {wandb_project}: wandb is not installed; pip install wandb and "
                                  f"run `wandb login`, or drop --wandb-project")
         return build(*args, tensorboard_logdir=tensorboard_logdir, wandb_project=wandb_project, **kwargs)
+
+    wrapper.maelm_wrapped = True
+    return wrapper
+
+
+def wrap_add_from_file(fairseq_add_from_file):
+    """`Dictionary.add_from_file` that reads fairseq's dict.txt and the MAE-LM repository's (5. above)."""
+
+    def add_from_file(self, f):
+        if isinstance(f, str):
+            try:
+                with open(PathManager.get_local_path(f), "r", encoding="utf-8") as handle:
+                    lines = handle.readlines()
+            except UnicodeError:
+                raise UserInputError(f"{f}: not UTF-8 text; {REGENERATE}") from None
+            name = f
+        else:
+            lines, name = f.readlines(), getattr(f, "name", "dict.txt")
+        entries = lines[self._load_meta(lines):]
+        if detect_format(entries, name) == "repository":
+            skipped = add_repository_pieces(self, entries)
+            logger.info("%s: MAE-LM repository dictionary (pieces without counts): %d symbols; pieces skipped as "
+                        "aliases of the specials or repeats: %s", name, len(self), " ".join(skipped) or "none")
+        else:
+            fairseq_add_from_file(self, io.StringIO("".join(lines)))
+        add_aliases(self)
+
+    add_from_file.maelm_wrapped = True
+    return add_from_file
+
+
+HELP_FLAGS = ("-h", "--help")
+NO_DEFAULT = (None, False, argparse.SUPPRESS)  # by identity: 0 and 0.0 are defaults worth showing
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not action.option_strings or "default" in text or any(action.default is v for v in NO_DEFAULT):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def arch_defaults(argv):
+    """{dest: value} the --arch on the command line fills in, or {} without one."""
+    from fairseq.models import ARCH_CONFIG_REGISTRY
+
+    picker = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    picker.add_argument("--arch", "-a")
+    arch = picker.parse_known_args(argv)[0].arch
+    if arch not in ARCH_CONFIG_REGISTRY:
+        return {}
+    values = argparse.Namespace()
+    ARCH_CONFIG_REGISTRY[arch](values)
+    return vars(values)
+
+
+def with_full_help(parse_args_and_arch):
+    """`options.parse_args_and_arch` whose `--help` lists every flag of the command line's choices (6. above)."""
+
+    def wrapper(parser, input_args=None, parse_known=False, suppress_defaults=False, modify_parser=None):
+        argv = sys.argv[1:] if input_args is None else list(input_args)
+        if not any(a in HELP_FLAGS for a in argv):
+            return parse_args_and_arch(parser, input_args, parse_known, suppress_defaults, modify_parser)
+        rest = [a for a in argv if a not in HELP_FLAGS]
+        # The flags are all on the parser once fairseq has read the choices; what it says about the rest of the
+        # command line (DATA missing, no --arch: a bare RuntimeError) does not concern the help.
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                parse_args_and_arch(parser, rest, parse_known=True, modify_parser=modify_parser)
+        except (SystemExit, RuntimeError):
+            pass
+        defaults = arch_defaults(rest)
+        for action in parser._actions:
+            if action.default in (None, argparse.SUPPRESS) and action.dest in defaults:
+                action.default = defaults[action.dest]
+        parser.formatter_class = DefaultsHelpFormatter
+        parser.print_help()
+        sys.exit(0)
 
     wrapper.maelm_wrapped = True
     return wrapper

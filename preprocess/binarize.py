@@ -2,7 +2,7 @@
 from fairseq import options
 from fairseq_cli import preprocess as fairseq_preprocess
 
-import maelm_fairseq  # noqa: F401  its fairseq fixes let --srcdict be a MAE-LM repository dict.txt (no counts)
+from maelm_fairseq import fairseq_fixes
 
 
 def run_fairseq_preprocess(destdir, trainpref, validprefs, workers, srcdict=None, testprefs=()):
@@ -18,5 +18,6 @@ def run_fairseq_preprocess(destdir, trainpref, validprefs, workers, srcdict=None
         argv += ["--testpref", ",".join(str(prefix) for prefix in testprefs)]
     if srcdict is not None:
         argv += ["--srcdict", str(srcdict)]
+    fairseq_fixes.install()  # lets --srcdict be a MAE-LM repository dict.txt (no counts)
     args = options.get_preprocessing_parser().parse_args(argv)
     fairseq_preprocess.main(args)

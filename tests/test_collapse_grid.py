@@ -6,6 +6,7 @@ import runpy
 import pytest
 from fairseq import options
 
+import maelm_fairseq.tasks  # noqa: F401  (registers the plugin: --user-dir skips the package this process imported)
 from helpers import REPO
 
 COLLAPSE = runpy.run_path(os.path.join(REPO, "examples", "repro", "collapse.py"))

@@ -216,7 +216,7 @@ def test_cli_export_matches_the_fairseq_loaded_model(mlm_checkpoint, word_data_b
     assert "MaelmForMaskedLM" in proc.stdout and "trust_remote_code=True" in proc.stdout
     assert json.loads((out / "maelm_export.json").read_text())["max_abs_diff"] <= TOL
 
-    import maelm_fairseq  # noqa: F401
+    import maelm_fairseq.tasks  # noqa: F401  (registers the plugin)
     from fairseq import checkpoint_utils
 
     models, _, task = checkpoint_utils.load_model_ensemble_and_task([str(mlm_checkpoint)],

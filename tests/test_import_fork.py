@@ -311,7 +311,7 @@ def imported(tmp_path_factory):
 def test_imported_checkpoint_loads_with_fairseq_as_it_is(imported):
     """fairseq's own loader builds the task from the stored config (no overrides but the data-bin) and the model
     from the weights: the encoder gives the repository's features on a 64-token row."""
-    import maelm_fairseq  # noqa: F401
+    import maelm_fairseq.tasks  # noqa: F401  (registers the plugin)
     from fairseq import checkpoint_utils
 
     root, fork, _ = imported

@@ -79,7 +79,7 @@ def test_patch_script_exit_code_on_installed_tree():
 
 
 def test_plugin_names_are_registered():
-    import maelm_fairseq  # noqa: F401
+    import maelm_fairseq.tasks  # noqa: F401  (registers the plugin)
     from fairseq.criterions import CRITERION_REGISTRY
     from fairseq.models import ARCH_MODEL_REGISTRY, MODEL_REGISTRY
     from fairseq.tasks import TASK_REGISTRY

@@ -16,7 +16,7 @@ import sentencepiece as spm
 import torch
 from fairseq.data import Dictionary, data_utils
 
-import maelm_fairseq  # noqa: F401  (reads the repository's dict.txt)
+import maelm_fairseq.tasks  # noqa: F401  (reads the repository's dict.txt)
 from maelm_fairseq.data.fork_dictionary import write_repository_dict
 from preprocess.glue import prepare_glue
 from preprocess.pretrain import prepare_corpus

@@ -276,6 +276,8 @@ def test_stock_masked_lm_trains_on_the_bin(sp_bin, tmp_path):
 
 
 def test_maelm_task_trains_on_the_bin(sp_bin, tmp_path):
+    import maelm_fairseq.tasks  # noqa: F401  (registers the plugin: --user-dir skips the package this process imported)
+
     args = options.parse_args_and_arch(
         options.get_training_parser(), [str(sp_bin), "--user-dir", str(REPO / "maelm_fairseq"), "--task", "maelm", "--arch", "maelm_tiny"]
     )

@@ -36,7 +36,7 @@ def composed(word_data_bin):
     from hydra.core.global_hydra import GlobalHydra
     from fairseq.dataclass.initialize import add_defaults, hydra_init
 
-    import maelm_fairseq  # noqa: F401  (registers task/model for add_defaults)
+    import maelm_fairseq.tasks  # noqa: F401  (registers task/model for add_defaults)
 
     from hydra.version import VersionBase
 

@@ -62,7 +62,7 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
     """A crash in the middle of writing any checkpoint name leaves the previous file complete and loadable."""
     import shutil
 
-    import maelm_fairseq  # noqa: F401  (installs the atomic copy)
+    import maelm_fairseq.tasks  # noqa: F401  (installs the atomic copy)
     from fairseq import checkpoint_utils
     from fairseq.file_io import PathManager
 

@@ -62,6 +62,8 @@ def test_trains_under_stock_masked_lm_task_and_criterion(word_data_bin, tmp_path
 def test_checkpoint_reloads_and_resumes(word_data_bin, tmp_path):
     from fairseq import checkpoint_utils
 
+    import maelm_fairseq.tasks  # noqa: F401  (registers the plugin)
+
     train(word_data_bin, tmp_path, "maelm_tiny", 10)
     models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
         [str(tmp_path / "checkpoint_last.pt")], arg_overrides={"data": str(word_data_bin)})

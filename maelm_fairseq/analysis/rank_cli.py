@@ -38,7 +38,7 @@ CONDITIONS = ("without_mask", "with_mask")
 
 def load_encoder(checkpoint: str, data: str):
     """(model, dictionary) of a checkpoint, in eval mode; the task is re-created over `data`."""
-    import maelm_fairseq  # noqa: F401  (registers our task/model/criterion for checkpoints that name them)
+    from .. import tasks  # noqa: F401  (registers our task/model/criterion for checkpoints that name them)
     from fairseq import checkpoint_utils
 
     if not os.path.isfile(checkpoint):

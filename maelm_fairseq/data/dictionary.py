@@ -2,13 +2,14 @@
 
 The ids are fairseq's: <s> <pad> </s> <unk>, dict.txt in order, then `<mask>` (pretraining, SQuAD and the HF export
 all add it, so the embedding sizes agree). `Dictionary.load` is fairseq's, with the plugin's reading of a MAE-LM
-repository dict.txt (data/fork_dictionary.py) once the plugin is loaded.
+repository dict.txt (fairseq_fixes, data/fork_dictionary.py), installed here for commands that do not load the plugin.
 """
 import os
 
 from fairseq import utils
 from fairseq.data import Dictionary
 
+from .. import fairseq_fixes
 from ..errors import UserInputError
 
 PREPROCESS_HINT = "create it with fairseq-preprocess --only-source (see preprocess/README.md)"
@@ -34,6 +35,7 @@ def load_dictionary(path, missing_hint=MISSING_HINT, mask=True):
     comes from, for the caller's data directory."""
     if not os.path.isfile(path):
         raise UserInputError(f"{path}: dictionary not found; {missing_hint}")
+    fairseq_fixes.install()
     try:
         dictionary = Dictionary.load(path)
     except UserInputError:  # the plugin's reader's own line (e.g. a file in neither dictionary format)

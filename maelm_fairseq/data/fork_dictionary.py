@@ -18,18 +18,10 @@ looks them up (`[CLS]` is `<s>`, ..., a `[MASK]` symbol answers to `<mask>`), so
 the repository's (its fairseq/data/dictionary.py, github.com/yumeng5/MAE-LM). Anything else is one UserInputError
 line naming the file and line.
 
-`Dictionary.add_from_file` is wrapped once by maelm_fairseq/fairseq_fixes.py, so every task that loads a dict.txt
-(maelm, fairseq's masked_lm and sentence_prediction, maelm_squad, fairseq-preprocess run with the plugin imported)
-reads both formats.
+`Dictionary.add_from_file` is wrapped with these functions by maelm_fairseq/fairseq_fixes.py, so every task that
+loads a dict.txt reads both formats. This module imports neither torch nor fairseq (prepare_corpus writes the format).
 """
-import io
-import logging
-
-from fairseq.file_io import PathManager
-
 from ..errors import UserInputError
-
-logger = logging.getLogger(__name__)
 
 # The repository's Dictionary stores its four specials under these names; a piece spelled either way is skipped.
 SPECIAL_ALIASES = {"[CLS]": "<s>", "[PAD]": "<pad>", "[SEP]": "</s>", "[UNK]": "<unk>"}
@@ -103,29 +95,3 @@ def add_aliases(dictionary):
     if len(present) == 1:
         other = MASK_NAMES[1 - MASK_NAMES.index(present[0])]
         dictionary.indices[other] = dictionary.indices[present[0]]
-
-
-def wrap_add_from_file(fairseq_add_from_file):
-    """`Dictionary.add_from_file` that reads both formats (see the module docstring)."""
-
-    def add_from_file(self, f):
-        if isinstance(f, str):
-            try:
-                with open(PathManager.get_local_path(f), "r", encoding="utf-8") as handle:
-                    lines = handle.readlines()
-            except UnicodeError:
-                raise UserInputError(f"{f}: not UTF-8 text; {REGENERATE}") from None
-            name = f
-        else:
-            lines, name = f.readlines(), getattr(f, "name", "dict.txt")
-        entries = lines[self._load_meta(lines):]
-        if detect_format(entries, name) == "repository":
-            skipped = add_repository_pieces(self, entries)
-            logger.info("%s: MAE-LM repository dictionary (pieces without counts): %d symbols; pieces skipped as "
-                        "aliases of the specials or repeats: %s", name, len(self), " ".join(skipped) or "none")
-        else:
-            fairseq_add_from_file(self, io.StringIO("".join(lines)))
-        add_aliases(self)
-
-    add_from_file.maelm_wrapped = True
-    return add_from_file

@@ -15,6 +15,8 @@ def read_checkpoint(checkpoint, task_name, data, fix, **task_overrides):
         raise UserInputError(f"{checkpoint}: no such checkpoint file — {fix}")
     from fairseq import checkpoint_utils
 
+    from .. import tasks  # noqa: F401  (registers our task/model for the checkpoint's cfg)
+
     state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, {"data": data, **task_overrides})
     trained_on = state["cfg"].task._name  # fairseq upgrades a legacy checkpoint's `args` to this cfg on loading
     if trained_on != task_name:

@@ -75,6 +75,8 @@ def load_pretraining_checkpoint(path, data_bin):
     """(state, cfg) of a pretraining checkpoint, read against DATA_BIN, with the plugin it names imported."""
     from fairseq import checkpoint_utils, utils
 
+    from .. import tasks  # noqa: F401  (registers the plugin: fairseq's loader below skips this imported package)
+
     state = checkpoint_utils.load_checkpoint_to_cpu(path, {"data": data_bin})
     utils.import_user_module(state["cfg"].common)
     return state, state["cfg"]

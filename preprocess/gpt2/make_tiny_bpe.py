@@ -11,9 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-
-from fairseq.data.encoders.gpt2_bpe_utils import Encoder, bytes_to_unicode
-
 from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
 from preprocess.text_stream import check_readable
@@ -23,6 +20,8 @@ END_OF_TEXT = "<|endoftext|>"
 
 def count_words(paths):
     """Frequencies of GPT-2 pre-tokens, each spelled as a tuple of byte-level symbols."""
+    from fairseq.data.encoders.gpt2_bpe_utils import Encoder, bytes_to_unicode  # loads torch: not for --help
+
     byte_symbol = bytes_to_unicode()
     pre_tokenizer = Encoder(encoder={}, bpe_merges=[]).pat  # GPT-2's own splitting regex
     words = collections.Counter()
@@ -66,6 +65,8 @@ def learn_merges(words, n_merges):
 
 
 def write_bpe(merges, output):
+    from fairseq.data.encoders.gpt2_bpe_utils import bytes_to_unicode  # loads torch: not for --help
+
     byte_symbols = list(bytes_to_unicode().values())
     vocabulary = byte_symbols + [a + b for a, b in merges] + [END_OF_TEXT]
     encoder = {}

@@ -4,8 +4,6 @@ already ends with the `</s>` fairseq-preprocess appended. So `<s> a </s>` and `<
 import math
 from pathlib import Path
 
-from fairseq.data.indexed_dataset import MMapIndexedDataset
-
 PERCENTILES = (50, 90, 99)
 
 
@@ -16,6 +14,8 @@ def example_lengths(bin_dir, split, columns):
 
 
 def _sizes(idx):
+    from fairseq.data.indexed_dataset import MMapIndexedDataset  # fairseq loads torch: not for --help
+
     index = MMapIndexedDataset.Index(str(idx))
     return index.sizes.tolist()  # a copy: the sizes are a view of the index's mmap, closed with the index
 

@@ -10,14 +10,11 @@ import shutil
 import sys
 from pathlib import Path
 
-
-import torch
 from tqdm import tqdm
 
 from maelm_fairseq.data.tokenizer_manifest import MANIFEST_NAME, read_manifest
 from maelm_fairseq.errors import console_main
 from preprocess.errors import fail
-from preprocess.squad.features import build_features
 from preprocess.squad.read_squad import read_examples
 from preprocess.tokenizers import add_tokenizer_flags, load_tokenizer, tokenizer_directory
 
@@ -40,7 +37,11 @@ def build_parser():
 
 
 def convert(json_path, split, tokenizer, dictionary, args, output):
-    from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION  # the plugin imports fairseq: not for --help
+    # torch loads in seconds: not for --help
+    import torch
+
+    from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION
+    from preprocess.squad.features import build_features
 
     examples, squad_version = read_examples(json_path)
     features, unlocated = [], 0
