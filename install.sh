@@ -27,7 +27,7 @@ check_env() {
     "$VENV/bin/python" - <<'PY'
 import fairseq, fastBPE, sacremoses, sentencepiece, numpy, torch, hydra, omegaconf, tensorboardX  # noqa: F401
 from fairseq.data import data_utils_fast, token_block_utils_fast  # noqa: F401  (Cython extensions)
-import maelm_fairseq  # noqa: F401
+import maelm_fairseq.tasks  # noqa: F401  (registers the plugin, as --user-dir does)
 print("[install] fairseq", fairseq.__version__, "| torch", torch.__version__, "| numpy", numpy.__version__,
       "| hydra", hydra.__version__, "| omegaconf", omegaconf.__version__)
 PY
