@@ -2,13 +2,12 @@
 `--help` (and a bad path) without the seconds those take to load; registration happens where fairseq loads the
 plugin (maelm_fairseq/tasks/__init__.py)."""
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from helpers import REPO
+from helpers import BIN, REPO
 
 HEAVY = ("torch", "fairseq")
 
@@ -18,7 +17,7 @@ HELP_COMMANDS = [
     [sys.executable, "preprocess/pretrain/prepare_corpus.py"],
     [sys.executable, "preprocess/pretrain/sentence_tasks.py"],
     [sys.executable, "-m", "preprocess.labelled.packaged"],
-    [shutil.which("maelm-prepare-labelled") or "maelm-prepare-labelled"],
+    [os.path.join(BIN, "maelm-prepare-labelled")],  # the venv's, whether or not it is on PATH (make test)
     [sys.executable, "-m", "preprocess.glue.prepare_glue"],
     [sys.executable, "-m", "preprocess.squad.prepare_squad"],
     [sys.executable, "preprocess/gpt2/make_tiny_bpe.py"],
@@ -52,7 +51,7 @@ def test_the_plugin_registers_where_fairseq_loads_it():
 def test_spawned_training_workers_register_the_plugin():
     """fairseq's spawned workers (--distributed-world-size on one node) import the console script as __mp_main__
     and then run fairseq's loader, which skips the package that script has imported: the script must register."""
-    code = (f"import runpy; runpy.run_path({shutil.which('maelm-train')!r}, run_name='__mp_main__');"
+    code = (f"import runpy; runpy.run_path({os.path.join(BIN, 'maelm-train')!r}, run_name='__mp_main__');"
             "from fairseq.tasks import TASK_REGISTRY; from fairseq.criterions import CRITERION_REGISTRY;"
             "assert 'maelm' in TASK_REGISTRY and 'maelm' in CRITERION_REGISTRY")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=120)
