@@ -155,6 +155,14 @@ def test_cli_usage_errors(word_data_bin, tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+def test_blocks_longer_than_the_encoder_are_one_line(maelm_checkpoint, word_data_bin, tmp_path, capsys):
+    assert rank_main([str(maelm_checkpoint), "--data", str(word_data_bin), "--tokens-per-sample", "600",
+                      "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: --tokens-per-sample 600: the checkpoint's encoder has 512 positions — give "
+                   "--tokens-per-sample 512 or less")
+
+
 def test_help(capsys):
     with pytest.raises(SystemExit) as exit_info:
         rank_main(["--help"])

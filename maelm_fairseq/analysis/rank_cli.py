@@ -105,6 +105,10 @@ def analyse(model, dictionary, data, split="valid", max_tokens=50000, mask_prob=
     mask_idx = dictionary.index("<mask>")
     if mask_idx == dictionary.unk() and "<mask>" not in dictionary.indices:
         raise UserInputError("the checkpoint's dictionary has no <mask> symbol: nothing to mask")
+    positions = getattr(getattr(model, "args", None), "max_positions", None)
+    if positions is not None and tokens_per_sample > positions:  # else an IndexError deep in the position table
+        raise UserInputError(f"--tokens-per-sample {tokens_per_sample}: the checkpoint's encoder has {positions} "
+                             f"positions — give --tokens-per-sample {positions} or less")
     model.to(device)
     dataset = blocks(data, split, dictionary, tokens_per_sample)
     generator = torch.Generator().manual_seed(seed)
