@@ -5,20 +5,20 @@ scratch, mean +- sample std, and whether the difference exceeds the seed noise (
 """
 import argparse
 import collections
-import csv
 import os
 import statistics
 
 from maelm_fairseq.evaluation import training_log
 from maelm_fairseq.evaluation.welch import welch
+from preprocess.labelled.read_examples import Example, read_examples
 
 NEAR_CHANCE = 5.0  # points above the majority class under which a difference says little about the encoders
 
 
 def majority_percent(tsv):
     """Accuracy of always answering the most frequent label of the valid set (its `label` column)."""
-    with open(tsv, newline="", encoding="utf-8") as fh:
-        labels = collections.Counter(row["label"] for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = read_examples(tsv, ["sentence"], "label", labelled=True)  # maelm-prepare-labelled's reader
+    labels = collections.Counter(row.label for row in rows if isinstance(row, Example))  # not its BadRows
     return 100.0 * max(labels.values()) / sum(labels.values())
 
 
