@@ -8,13 +8,13 @@ from fairseq import metrics
 
 from finetune_fixtures import CPU_ENV, SQUAD_V2_METRICS
 from helpers import logged_values, run_cli
-from maelm_fairseq.criterions.squad import SquadCriterion
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.evaluation import training_log
-from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION
+from maelm_fairseq.squad.criterion import SquadCriterion
 from maelm_fairseq.squad.evaluate import normalize_answer
+from maelm_fairseq.squad.feature_file import FORMAT_NAME, FORMAT_VERSION
 from maelm_fairseq.squad.predictions import WindowLogits
-from maelm_fairseq.tasks.squad import SquadConfig, SquadTask
+from maelm_fairseq.squad.task import SquadConfig, SquadTask
 
 @pytest.fixture(scope="module")
 def task(squad_data):

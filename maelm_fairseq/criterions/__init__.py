@@ -1,3 +1,2 @@
 from . import maelm  # noqa: F401
-from . import squad  # noqa: F401
 from . import sentence_prediction_metrics  # noqa: F401

@@ -20,9 +20,9 @@ import sys
 
 import torch
 
-from ..criterions.squad import WINDOWS_KEY, SquadCriterion
 from ..errors import UserInputError, console_main
 from ..evaluation.inference import build_finetuned, read_checkpoint, validation_batches
+from .criterion import WINDOWS_KEY, SquadCriterion
 
 SPLIT = "valid"  # prepare_squad.py writes the questions of --valid-json there
 FIX = "pass the checkpoint_best.pt of a SQuAD fine-tuning (examples/squad/run.sh)"

@@ -23,6 +23,7 @@ if _loaded is not None and not _loaded.__module__.startswith(_PLUGIN + "."):
         f"(maelm-train adds it for you)")
 
 from .. import criterions, fairseq_fixes, models  # noqa: E402,F401
-from . import maelm, squad  # noqa: E402,F401
+from . import maelm  # noqa: E402,F401
+from ..squad import criterion, task  # noqa: E402,F401
 
 fairseq_fixes.install()  # atomic checkpoint copies, readable checkpoint errors, DDP on CPU, ... (see the module)

@@ -2,7 +2,7 @@
 
 DATA is the directory prepare_squad.py wrote: dict.txt (the pretraining vocabulary; `<mask>` is added as in
 pretraining so the embedding sizes match) and {train,valid}.pt. The model is the encoder plus a span head
-(maelm_fairseq/modules/squad_span_head.py). Every validation pass turns the windows' logits into answers and
+(span_head.py). Every validation pass turns the windows' logits into answers and
 logs the official metrics: exact and f1 (v1.1), plus HasAns_*/NoAns_* and best_exact/best_f1 with their null
 thresholds (v2.0), so `--best-checkpoint-metric f1 --maximize-best-checkpoint-metric` works.
 """
@@ -16,15 +16,15 @@ from fairseq.dataclass import FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING, OmegaConf, open_dict
 
-from ..criterions.squad import WINDOWS_KEY
 from ..data.dictionary import load_dictionary
 from ..errors import UserInputError
-from ..modules.squad_span_head import attach_squad_head
-from ..squad.evaluate import squad_evaluate
-from ..squad.evaluation_meter import V1_METRICS, V2_METRICS, SquadEvaluationMeter
-from ..squad.feature_dataset import SquadFeatureDataset
-from ..squad.feature_file import WRITER, load_features
-from ..squad.predictions import predict_answers
+from .criterion import WINDOWS_KEY
+from .evaluate import squad_evaluate
+from .evaluation_meter import V1_METRICS, V2_METRICS, SquadEvaluationMeter
+from .feature_dataset import SquadFeatureDataset
+from .feature_file import WRITER, load_features
+from .predictions import predict_answers
+from .span_head import attach_squad_head
 
 
 @dataclass

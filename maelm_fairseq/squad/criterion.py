@@ -2,7 +2,7 @@
 
 Labels of -1 (a gold answer the preprocessing could not locate) are ignored. In evaluation mode every window
 also reports its top start/end positions and its null score; task `maelm_squad` turns them into answers and
-EM/F1 (see maelm_fairseq/squad/).
+EM/F1 (task.py, predictions.py).
 """
 import math
 
@@ -14,7 +14,7 @@ from fairseq.tasks import TASK_REGISTRY
 
 from ..errors import UserInputError
 from ..models.checks import task_name
-from ..squad.predictions import WindowLogits
+from .predictions import WindowLogits
 
 WINDOWS_KEY = "squad_windows"  # logging-output entry with the evaluation windows of a batch
 
