@@ -36,7 +36,7 @@ setup(
             "maelm-export-hf = maelm_fairseq.export.hf_cli:main",
             "maelm-import-fork = maelm_fairseq.import_fork:main",
             "maelm-squad-predict = maelm_fairseq.squad.predict_cli:main",
-            "maelm-glue-predict = maelm_fairseq.evaluation.glue_predict:main",
+            "maelm-glue-predict = maelm_fairseq.glue.predict_cli:main",
             "maelm-prepare-labelled = preprocess.labelled.prepare_labelled:main",
         ],
     },

@@ -1,7 +1,7 @@
 """Our console scripts give their output the same way (`--out`) and take `--name a b` where help shows NAME ..."""
 from maelm_fairseq.analysis.rank_cli import build_parser as rank_parser
-from maelm_fairseq.evaluation.glue_predict import build_parser as glue_predict_parser
 from maelm_fairseq.export.hf_cli import build_parser as export_parser
+from maelm_fairseq.glue.predict_cli import build_parser as glue_predict_parser
 from maelm_fairseq.squad.predict_cli import build_parser as squad_predict_parser
 
 

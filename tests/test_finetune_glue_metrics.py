@@ -6,8 +6,8 @@ import pytest
 import torch
 from fairseq import metrics
 
-from maelm_fairseq.criterions.sentence_prediction_metrics import PREDICTIONS_KEY, SentencePredictionMetricsCriterion
-from maelm_fairseq.evaluation.glue_metrics import average_ranks, f1, matthews_corrcoef, pearson, spearman
+from maelm_fairseq.glue.criterion import PREDICTIONS_KEY, SentencePredictionMetricsCriterion
+from maelm_fairseq.glue.metrics import average_ranks, f1, matthews_corrcoef, pearson, spearman
 
 
 def test_f1_and_mcc_by_hand():

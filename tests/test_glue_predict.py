@@ -8,7 +8,7 @@ import pytest
 
 from finetune_fixtures import CPU_ENV
 from helpers import run_cli
-from maelm_fairseq.evaluation.glue_predict import submission_score
+from maelm_fairseq.glue.predict_cli import submission_score
 from preprocess.glue import prepare_glue
 
 FIXTURES_GLUE = "tests/fixtures/glue"

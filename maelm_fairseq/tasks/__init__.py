@@ -24,6 +24,7 @@ if _loaded is not None and not _loaded.__module__.startswith(_PLUGIN + "."):
 
 from .. import criterions, fairseq_fixes, models  # noqa: E402,F401
 from . import maelm  # noqa: E402,F401
+from ..glue import criterion  # noqa: E402,F401
 from ..squad import criterion, task  # noqa: E402,F401
 
 fairseq_fixes.install()  # atomic checkpoint copies, readable checkpoint errors, DDP on CPU, ... (see the module)

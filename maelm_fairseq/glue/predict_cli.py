@@ -18,7 +18,7 @@ import sys
 import torch
 
 from ..errors import UserInputError, console_main
-from .inference import build_finetuned, read_checkpoint, validation_batches
+from ..evaluation.inference import build_finetuned, read_checkpoint, validation_batches
 
 MANIFEST = "submission.json"  # written by preprocess/glue/prepare_glue.py
 FIX = "pass the checkpoint_best.pt of this task's fine-tuning (examples/glue/run.py)"

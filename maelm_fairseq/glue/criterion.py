@@ -17,7 +17,7 @@ from fairseq.criterions import register_criterion
 from fairseq.criterions.sentence_prediction import SentencePredictionConfig, SentencePredictionCriterion
 from fairseq.logging.meters import Meter
 
-from ..evaluation import glue_metrics
+from . import metrics as glue_metrics  # `metrics` is fairseq's logging module here
 
 PREDICTIONS_KEY = "predictions"  # logging-output entry: (predictions, targets, positive class, metric names)
 POSITIVE_LABEL = "1"
