@@ -76,7 +76,7 @@ def build_data_bin(quick: bool) -> str:
 
 
 def make_task(data, seq_len, mask_prob, masking):
-    from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+    from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
     task = MaelmTask.setup_task(MaelmConfig(data=data, tokens_per_sample=seq_len, mask_prob=mask_prob, seed=1,
                                             masking=masking))

@@ -120,7 +120,7 @@ def build_data_bin(vocab: int) -> str:
 
 
 def make_task(data, seq_len, mask_prob, stock):
-    from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+    from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
     # stock: masked_lm's 80/10/10; ours with a decoder: every selected token becomes <mask> (MAE-LM / 3ML)
     extra = dict(leave_unmasked_prob=0.1, random_token_prob=0.1) if stock else {}

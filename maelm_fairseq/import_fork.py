@@ -222,7 +222,7 @@ def build_checkpoint(weights, vocab, arch, flags, tokens_per_sample, path):
     from omegaconf import OmegaConf
 
     from .models.maelm import MaelmModel
-    from .tasks.maelm import MaelmConfig, MaelmTask
+    from .pretrain.task import MaelmConfig, MaelmTask
 
     # the block length goes into the stored task config, which fairseq checks against the model's positions on load
     argv = ["DATA", "--task", "maelm", "--criterion", "maelm", "--arch", arch, *flags, "--tokens-per-sample",

@@ -7,7 +7,7 @@ from fairseq.models import ARCH_CONFIG_REGISTRY
 from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
 
 from maelm_fairseq.models.maelm import MaelmModel
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 from maelm_fairseq.squad.task import SquadConfig, SquadTask
 
 TINY = dict(encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,

@@ -146,7 +146,7 @@ def test_corpus_of_one_very_long_line_trains_on_cropped_samples(capsys, data, tm
     finally:
         sys.argv = argv
     assert status == 0
-    from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+    from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
     task = MaelmTask.setup_task(MaelmConfig(data=str(data), tokens_per_sample=128, seed=1))
     task.load_dataset("train")

@@ -22,7 +22,7 @@ from maelm_fairseq.data.keyed_random import KeyedRandom
 from maelm_fairseq.data.token_blocks import ShortenedTokenBlocks
 from maelm_fairseq.data.word_starts import word_start_table
 from maelm_fairseq.errors import UserInputError
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
 Z = 4.5
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 from fairseq import metrics
 
-import maelm_fairseq.criterions.maelm as criterion_module
+import maelm_fairseq.pretrain.criterion as criterion_module
 from helpers import TINY_TRAIN, logged_values, run_cli
-from maelm_fairseq.criterions.maelm import COLLAPSE_ROWS, MaelmCriterion, encoder_collapse_logs
 from maelm_fairseq.modules.model_extra import ModelExtra
+from maelm_fairseq.pretrain.criterion import COLLAPSE_ROWS, MaelmCriterion, encoder_collapse_logs
 from model_factory import batch, build, pretraining_task
 
 

@@ -5,7 +5,7 @@ import pytest
 from maelm_fairseq.data.dictionary import load_dictionary
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.export.tokenizer_files import find_tokenizer_files
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 from maelm_fairseq.squad.task import SquadConfig, SquadTask
 
 SQUAD_MISSING = "DATA must be the --output directory of preprocess/squad/prepare_squad.py"

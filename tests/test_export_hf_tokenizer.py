@@ -16,7 +16,7 @@ from fairseq.models import ARCH_CONFIG_REGISTRY  # noqa: E402
 
 from maelm_fairseq.errors import UserInputError  # noqa: E402
 from maelm_fairseq.export.hf_cli import main as export_main  # noqa: E402
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask  # noqa: E402
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask  # noqa: E402
 from model_factory import TINY, build  # noqa: E402
 from preprocess.pretrain import prepare_corpus  # noqa: E402
 from preprocess.tokenizers import load_tokenizer  # noqa: E402

@@ -13,7 +13,7 @@ from fairseq.tasks.sentence_prediction import SentencePredictionConfig, Sentence
 from helpers import TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_ids, repository_pieces, write_pieces_dict, write_repository_data_bin
 from maelm_fairseq.errors import UserInputError
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 from maelm_fairseq.squad.task import SquadConfig, SquadTask
 
 CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -21,7 +21,7 @@ from helpers import TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_pieces, write_pieces_dict, write_repository_data_bin, write_repository_pair_bin
 from maelm_fairseq.import_fork import arch_and_flags, import_checkpoint, main
 from maelm_fairseq.models.maelm import MaelmModel
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
 CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 DIM, HEADS, FFN, LAYERS, DECODER_LAYERS = 32, 4, 64, 2, 1

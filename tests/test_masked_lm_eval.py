@@ -15,7 +15,7 @@ from fairseq.data import data_utils
 
 from helpers import REPO
 from maelm_fairseq.evaluation.masked_lm import masked_lm_bits, unigram_log2_probs, unigram_reference_bits
-from maelm_fairseq.tasks.maelm import MaelmConfig, MaelmTask
+from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
 
 @pytest.fixture(scope="module")

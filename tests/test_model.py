@@ -152,7 +152,7 @@ def test_mask_row_gets_gradient_only_through_decoder_fill_and_softmax(task):
 
 
 def test_initial_loss_is_log2_vocab(task):
-    from maelm_fairseq.criterions.maelm import MaelmCriterion
+    from maelm_fairseq.pretrain.criterion import MaelmCriterion
 
     big = pretraining_task(vocab=2000)
     model = build("maelm_tiny", big, **TINY).eval()
@@ -166,7 +166,7 @@ def test_initial_loss_is_log2_vocab(task):
 def test_batch_without_predicted_tokens(task):
     from fairseq import metrics
 
-    from maelm_fairseq.criterions.maelm import MaelmCriterion
+    from maelm_fairseq.pretrain.criterion import MaelmCriterion
 
     model = build("maelm_tiny", task, **TINY)
     src, _ = batch(task, mask_prob=0.0)

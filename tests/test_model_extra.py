@@ -6,8 +6,8 @@ import torch
 from fairseq.models.roberta import RobertaHubInterface, RobertaModel
 from fairseq.models.roberta.model import base_architecture
 
-from maelm_fairseq.criterions.maelm import MaelmCriterion
 from maelm_fairseq.modules.model_extra import ModelExtra
+from maelm_fairseq.pretrain.criterion import MaelmCriterion
 from model_factory import TINY, batch, build, pretraining_task
 
 

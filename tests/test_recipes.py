@@ -66,7 +66,7 @@ def test_yaml_matches_fairseq_schema_and_builds_its_model(composed, name):
     from fairseq.optim.adam import FairseqAdamConfig
     from fairseq.optim.lr_scheduler.polynomial_decay_schedule import PolynomialDecayLRScheduleConfig
 
-    from maelm_fairseq.tasks.maelm import MaelmConfig
+    from maelm_fairseq.pretrain.task import MaelmConfig
 
     cfg = composed[name]
     schema = OmegaConf.structured(FairseqConfig)

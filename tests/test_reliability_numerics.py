@@ -35,7 +35,7 @@ def train_in_process(data, save_dir, *extra, device="cpu"):
 def inject(monkeypatch):
     """inject(calls, kind): on those training forward calls (1-based), make the gradients inf ("grad") or the loss
     nan ("loss"). Returns the list of sample-id tensors seen, one per call."""
-    from maelm_fairseq.criterions.maelm import MaelmCriterion
+    from maelm_fairseq.pretrain.criterion import MaelmCriterion
 
     original = MaelmCriterion.forward
     seen = []
@@ -117,7 +117,7 @@ def test_nan_loss_stops_naming_the_sample_ids(word_data_bin, tmp_path, inject):
 def test_loss_and_softmax_stay_fp32_with_a_half_model():
     from model_factory import TINY, batch, build, pretraining_task
 
-    from maelm_fairseq.criterions.maelm import MaelmCriterion
+    from maelm_fairseq.pretrain.criterion import MaelmCriterion
 
     task = pretraining_task()
     model = build("maelm_tiny", task, **TINY).half()

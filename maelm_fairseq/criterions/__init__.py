@@ -1,1 +1,0 @@
-from . import maelm  # noqa: F401
