@@ -5,18 +5,22 @@ import os
 import subprocess
 import sys
 
-from maelm_fairseq.evaluation import training_log
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:  # examples/ (the recipes) as a package, however pytest was started
+    sys.path.append(REPO)
+
+from examples.recipes import TINY  # noqa: E402
+from maelm_fairseq.evaluation import training_log  # noqa: E402
+
 BIN = os.path.dirname(sys.executable)  # the venv's console scripts (fairseq-train, maelm-train, ...)
 
 TINY_TRAIN = ["--tokens-per-sample", 128, "--optimizer", "adam", "--lr", 1e-3, "--lr-scheduler", "inverse_sqrt",
               "--warmup-updates", 10, "--batch-size", 16, "--cpu", "--log-interval", 5, "--log-format", "simple",
               "--no-epoch-checkpoints", "--seed", 1, "--num-workers", 0]
 
-# A one-layer fairseq RoBERTa: enough to show that stock fairseq tasks train on our data-bins.
-TINY_ROBERTA = ["--arch", "roberta_base", "--encoder-layers", "1", "--encoder-embed-dim", "32",
-                "--encoder-ffn-embed-dim", "64", "--encoder-attention-heads", "2"]
+# A one-layer fairseq RoBERTa (the tiny model of examples/recipes.py): enough to show that stock fairseq tasks train on
+# our data-bins.
+TINY_ROBERTA = ["--arch", "roberta_base", *TINY.argv()]
 
 
 def run_cli(args, cwd=REPO, check=True, timeout=600, env=None):

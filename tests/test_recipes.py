@@ -1,6 +1,7 @@
-"""examples/pretrain/: every YAML composes against fairseq's config schema and builds its model (tiny shapes); every
-script's command parses with fairseq's own parser and agrees with its YAML; two scripts and one YAML really train
-one update on CPU (DRY_RUN=1 / tiny overrides)."""
+"""examples/pretrain/: the scripts and YAMLs are the generated views of their recipes (examples/recipes.py) and up to
+date; every YAML composes against fairseq's config schema and builds its model (tiny shapes); every script's command
+parses with fairseq's own parser, carries every flag of its recipe and agrees with its YAML; two scripts and one YAML
+really train one update on CPU (DRY_RUN=1 / tiny overrides)."""
 import glob
 import os
 import shlex
@@ -9,22 +10,20 @@ import subprocess
 import pytest
 from omegaconf import OmegaConf
 
+from examples.recipes import PAPER_ROWS, TINY
 from helpers import BIN, REPO, run_cli
 
 HERE = os.path.join(REPO, "examples", "pretrain")
 CONFIG_DIR = os.path.join(HERE, "config")
 NAMES = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(CONFIG_DIR, "*.yaml")))
 SCRIPTS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, "*.sh")) if "common" not in p)
-TINY_MODEL = ["encoder_layers=1", "encoder_embed_dim=32", "encoder_ffn_embed_dim=64", "encoder_attention_heads=2",
-              "decoder_embed_dim=32", "decoder_ffn_embed_dim=64", "decoder_attention_heads=2"]
-PAPER_ROWS = {"maelm_base", "maelm_base_plus", "maelm_large", "mlm_base", "mlm_base_plus", "mlm_large",
-              "threeml_self_base", "threeml_cross_base", "threeml_self_large", "threeml_cross_large", "roberta_base",
-              "roberta_large"}
+ROWS = {row.name: row for row in PAPER_ROWS}
+TINY_MODEL = [f"{flag[2:].replace('-', '_')}={value}" for flag, value in TINY.all_flags.items()]
 
 
 def test_every_paper_row_has_a_script_and_a_yaml_and_they_are_generated():
-    assert set(NAMES) == set(SCRIPTS) == PAPER_ROWS
-    proc = subprocess.run([os.path.join(BIN, "python"), os.path.join(HERE, "recipes.py"), "--check"],
+    assert set(NAMES) == set(SCRIPTS) == set(ROWS) and len(ROWS) == 12
+    proc = subprocess.run([os.path.join(BIN, "python"), os.path.join(HERE, "generate.py"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
@@ -59,7 +58,7 @@ def composed(word_data_bin):
     return out
 
 
-@pytest.mark.parametrize("name", sorted(PAPER_ROWS))
+@pytest.mark.parametrize("name", sorted(ROWS))
 def test_yaml_matches_fairseq_schema_and_builds_its_model(composed, name):
     from fairseq import tasks
     from fairseq.dataclass.configs import FairseqConfig
@@ -99,12 +98,17 @@ def echo_command(name, *extra, env=None):
     return shlex.split(out.stdout)
 
 
-@pytest.mark.parametrize("name", sorted(PAPER_ROWS))
+@pytest.mark.parametrize("name", sorted(ROWS))
 def test_script_parses_with_fairseq_and_agrees_with_its_yaml(composed, name):
     from fairseq import options
 
     argv = echo_command(name, "--lr", "1e-5")
     assert os.path.basename(argv[0]) == "maelm-train" and argv[1:4] == ["DATA", "--save-dir", "SAVE"]
+    recipe = argv[4:-2]  # less the user's --lr
+    for flag, value in ROWS[name].all_flags.items():  # the script is a view of its recipe: every flag, its value
+        assert recipe.count(flag) == 1, flag
+        if value is not True:
+            assert recipe[recipe.index(flag) + 1] == str(value), flag
     parser = options.get_training_parser()
     args = options.parse_args_and_arch(parser, argv[1:] + ["--user-dir", os.path.join(REPO, "maelm_fairseq")])
     assert args.lr == [1e-5]  # the user's arguments come last and win

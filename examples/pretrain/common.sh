@@ -16,12 +16,18 @@ update_freq() {
 #              (--data-buffer-size 0: fairseq's background prefetch thread sometimes aborts the process at exit)
 #   ECHO=1     print the command instead of running it
 run_pretrain() {
-  local data=$1 save=$2 recipe=() extra=()
+  local data=$1 save=$2 recipe=() extra=() repo train
   shift 2
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do recipe+=("$1"); shift; done
   [ $# -gt 0 ] && shift
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  train=${MAELM_TRAIN:-}
+  if [ -z "$train" ]; then
+    train=$(command -v maelm-train || true)
+    [ -n "$train" ] || train="$repo/.venv/bin/maelm-train"
+  fi
   if [ "${DRY_RUN:-0}" = 1 ]; then
-    local kept=() skip=0 a
+    local kept=() skip=0 a py tiny
     for a in "${recipe[@]}"; do
       if [ $skip = 1 ]; then skip=0; continue; fi
       case "$a" in
@@ -31,16 +37,14 @@ run_pretrain() {
       esac
     done
     recipe=("${kept[@]}")
-    extra=(--encoder-layers 1 --encoder-embed-dim 32 --encoder-ffn-embed-dim 64 --encoder-attention-heads 2
-           --decoder-embed-dim 32 --decoder-ffn-embed-dim 64 --decoder-attention-heads 2 --tokens-per-sample 64
-           --max-tokens 1024 --batch-size 8 --update-freq 1 --required-batch-size-multiple 1 --max-update 1
-           --total-num-update 1 --warmup-updates 0 --cpu --num-workers 0 --no-save --disable-validation
-           --log-format simple --log-interval 1 --data-buffer-size 0)
-  fi
-  local train=${MAELM_TRAIN:-}
-  if [ -z "$train" ]; then
-    train=$(command -v maelm-train || true)
-    [ -n "$train" ] || train="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv/bin/maelm-train"
+    # the tiny model of examples/recipes.py (stdlib only: the python next to maelm-train, else any python3)
+    py=$(dirname "$train")/python
+    [ -x "$py" ] || py=python3
+    tiny=$("$py" "$repo/examples/recipes.py" flags tiny)
+    eval "extra=($tiny)"
+    extra+=(--tokens-per-sample 64 --max-tokens 1024 --batch-size 8 --update-freq 1 --required-batch-size-multiple 1
+            --max-update 1 --total-num-update 1 --warmup-updates 0 --cpu --num-workers 0 --no-save
+            --disable-validation --log-format simple --log-interval 1 --data-buffer-size 0)
   fi
   local cmd=("$train" "$data" --save-dir "$save" "${recipe[@]}" "${extra[@]}" "$@")
   if [ "${ECHO:-0}" = 1 ]; then
