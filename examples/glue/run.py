@@ -4,56 +4,27 @@
     python examples/glue/run.py RTE --data glue-bin/RTE-bin --checkpoint checkpoints/checkpoint_best.pt \
         --arch maelm_base --save-dir ft/RTE [--seeds 1 2 3 4 5] [-- extra fairseq-train flags]
 
-Hyperparameters per task are fairseq's RoBERTa GLUE recipe (examples/roberta/README.glue.md): lr, batch size,
-total updates (10 epochs) and warmup (6 %; QQP 25 % as published), Adam (0.9, 0.98) eps 1e-6, weight decay 0.1,
-polynomial decay, dropout 0.1, no clipping. MAE-LM's own values are not published; its paper reports the median of
-five seeds, hence the default seeds. See examples/glue/README.md.
+The recipe is GLUE_TASKS in examples/recipes.py: fairseq's RoBERTa GLUE recipe (examples/roberta/README.glue.md) per
+task: lr, batch size, total updates (10 epochs) and warmup (6 %; QQP 25 % as published), Adam (0.9, 0.98) eps 1e-6,
+weight decay 0.1, polynomial decay, dropout 0.1, no clipping. MAE-LM's own values are not published; its paper reports
+the median of five seeds, hence the default seeds. See examples/glue/README.md.
 """
 import argparse
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-PLUGIN_DIR = Path(__file__).resolve().parents[2] / "maelm_fairseq"
+REPO = Path(__file__).resolve().parents[2]
+sys.path.append(str(REPO))
+from examples.recipes import GLUE_TASKS, ON_CPU  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Recipe:
-    num_classes: int
-    lr: float
-    batch_size: int
-    total_updates: int
-    warmup_updates: int
-    metric: str  # the dev score the papers report; also selects the best checkpoint
-
-
-RECIPES = {
-    "MNLI": Recipe(3, 1e-5, 32, 123873, 7432, "accuracy"),
-    "QNLI": Recipe(2, 1e-5, 32, 33112, 1986, "accuracy"),
-    "QQP": Recipe(2, 1e-5, 32, 113272, 28318, "accuracy"),
-    "RTE": Recipe(2, 2e-5, 16, 2036, 122, "accuracy"),
-    "SST-2": Recipe(2, 1e-5, 32, 20935, 1256, "accuracy"),
-    "MRPC": Recipe(2, 1e-5, 16, 2296, 137, "accuracy"),
-    "CoLA": Recipe(2, 1e-5, 16, 5336, 320, "mcc"),
-    "STS-B": Recipe(1, 2e-5, 16, 3598, 214, "pearson"),
-    # Not in fairseq's table: 10 epochs of WNLI's 635 training pairs at batch 16, 6 % warm-up, RTE's lr.
-    "WNLI": Recipe(2, 2e-5, 16, 400, 24, "accuracy"),
-}
-COMMON = ["--task", "sentence_prediction", "--criterion", "maelm_sentence_prediction", "--max-positions", "512",
-          "--max-tokens", "4400", "--required-batch-size-multiple", "1", "--init-token", "0",
-          "--separator-token", "2", "--reset-optimizer", "--reset-dataloader", "--reset-meters",
-          "--dropout", "0.1", "--attention-dropout", "0.1", "--weight-decay", "0.1", "--optimizer", "adam",
-          "--adam-betas", "(0.9, 0.98)", "--adam-eps", "1e-06", "--clip-norm", "0.0",
-          "--lr-scheduler", "polynomial_decay", "--max-epoch", "10", "--find-unused-parameters",
-          "--no-epoch-checkpoints", "--no-last-checkpoints", "--log-format", "simple"]
-FP16 = ["--fp16", "--fp16-init-scale", "4", "--threshold-loss-scale", "1", "--fp16-scale-window", "128"]
+PLUGIN_DIR = REPO / "maelm_fairseq"
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("task", choices=list(RECIPES))
+    parser.add_argument("task", choices=list(GLUE_TASKS))
     parser.add_argument("--data", required=True, metavar="DIR",
                         help="the task's data-bin (input0/, input1/, label/), e.g. from preprocess/glue/prepare_glue.py")
     parser.add_argument("--checkpoint", required=True, metavar="PT", help="pretraining checkpoint to start from")
@@ -77,21 +48,15 @@ def split_extra(argv):
 
 
 def train_command(args, recipe, seed):
-    total, warmup = recipe.total_updates, recipe.warmup_updates
-    if args.max_update is not None:
-        total, warmup = args.max_update, round(recipe.warmup_updates * args.max_update / recipe.total_updates)
-    command = [sys.executable, "-m", "fairseq_cli.train", str(args.data), "--user-dir", str(PLUGIN_DIR),
-               "--arch", args.arch, "--restore-file", str(args.checkpoint), *COMMON,
-               "--num-classes", str(recipe.num_classes), "--lr", str(recipe.lr), "--batch-size", str(recipe.batch_size),
-               "--total-num-update", str(total), "--warmup-updates", str(warmup), "--seed", str(seed),
-               "--save-dir", str(Path(args.save_dir) / f"seed{seed}"), "--best-checkpoint-metric", recipe.metric,
-               "--maximize-best-checkpoint-metric"]
-    if args.max_update is not None:
-        command += ["--max-update", str(total)]
-    if recipe.num_classes == 1:
-        command += ["--regression-target"]
-    command += ["--cpu"] if args.cpu else FP16
-    return command + args.extra
+    run = {"--user-dir": PLUGIN_DIR, "--arch": args.arch, "--restore-file": args.checkpoint, "--seed": seed,
+           "--save-dir": Path(args.save_dir) / f"seed{seed}"}
+    if args.max_update is not None:  # the recipe cut short, its warm-up alike
+        total = recipe["--total-num-update"]
+        run.update({"--total-num-update": args.max_update, "--max-update": args.max_update,
+                    "--warmup-updates": round(recipe["--warmup-updates"] * args.max_update / total)})
+    if args.cpu:
+        run.update(ON_CPU)
+    return [sys.executable, "-m", "fairseq_cli.train", str(args.data), *(recipe | run).argv(), *args.extra]
 
 
 def best_validation(log, metric):
@@ -106,9 +71,9 @@ def check_inputs(parser, args, recipe):
     data = Path(args.data)
     if not (data / "input0" / "dict.txt").is_file():
         parser.error(f"--data {data}: no input0/dict.txt; pass a GLUE task data-bin (preprocess/glue/prepare_glue.py)")
-    if recipe.num_classes == 1 and not (data / "label" / "valid.label").is_file():
+    if recipe["--num-classes"] == 1 and not (data / "label" / "valid.label").is_file():
         parser.error(f"--data {data}: {args.task} is a regression task but label/valid.label is missing")
-    if recipe.num_classes > 1 and not (data / "label" / "dict.txt").is_file():
+    if recipe["--num-classes"] > 1 and not (data / "label" / "dict.txt").is_file():
         parser.error(f"--data {data}: no label/dict.txt; {args.task} needs binarized class labels")
     if not Path(args.checkpoint).is_file():
         parser.error(f"--checkpoint {args.checkpoint}: no such file")
@@ -119,7 +84,8 @@ def main(argv=None):
     own, extra = split_extra(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(own)
     args.extra = extra
-    recipe = RECIPES[args.task]
+    recipe = GLUE_TASKS[args.task]
+    metric = recipe["--best-checkpoint-metric"]
     if args.max_update is not None and args.max_update < 1:
         parser.error("--max-update must be at least 1")
     check_inputs(parser, args, recipe)
@@ -140,17 +106,17 @@ def main(argv=None):
             print(f"error: seed {seed} failed (exit {proc.returncode}); full log in "
                   f"{Path(args.save_dir, f'seed{seed}', 'train.log')}", file=sys.stderr)
             return 1
-        results[seed] = best_validation(log, recipe.metric)
+        results[seed] = best_validation(log, metric)
         if results[seed] is None:
-            print(f"error: seed {seed} logged no validation '{recipe.metric}'", file=sys.stderr)
+            print(f"error: seed {seed} logged no validation '{metric}'", file=sys.stderr)
             return 1
         shown = " ".join(f"{k} {v:g}" for k, v in results[seed].items() if k not in ("wps", "wpb", "bsz"))
         print(f"{args.task} seed {seed}: {shown}", flush=True)
 
     names = [k for k in results[args.seeds[0]] if k not in ("wps", "wpb", "bsz", "num_updates")]
     medians = {name: statistics.median(r[name] for r in results.values() if name in r) for name in names}
-    print(f"{args.task} median over {len(results)} seeds: {recipe.metric} {medians[recipe.metric]:g} ("
-          + ", ".join(f"{k} {v:g}" for k, v in medians.items() if k != recipe.metric) + ")")
+    print(f"{args.task} median over {len(results)} seeds: {metric} {medians[metric]:g} ("
+          + ", ".join(f"{k} {v:g}" for k, v in medians.items() if k != metric) + ")")
     return 0
 
 
