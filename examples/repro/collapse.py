@@ -1,7 +1,8 @@
 """What makes MAE-LM's encoder collapse at small scale: one short pretraining run per factor, each changing one
 thing from the configuration that collapsed in the first CPU reproduction (4 x 64 encoder, 1-layer decoder,
 absolute positions, lr 2e-3 with 25 warm-up updates, 16 blocks of 128 tokens, 62 k-token corpus), read through the
-`maelm` criterion's collapse indicator (`enc_erank`, `enc_cos` of the last encoder layer's real-token rows).
+`maelm` criterion's collapse indicator (`enc_erank`, `enc_cos` of the last encoder layer's real-token rows). The runs
+are COLLAPSE_RUNS in examples/recipes.py.
 
     python examples/repro/collapse.py --data SMALL_DATA_BIN --data-large LARGE_DATA_BIN --work DIR [--updates 400]
 
@@ -16,48 +17,25 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from maelm_fairseq.evaluation import training_log
-
-BASE = ["--arch", "maelm_tiny", "--encoder-layers", "4", "--encoder-embed-dim", "64", "--encoder-ffn-embed-dim",
-        "256", "--encoder-attention-heads", "2", "--rel-pos", "0", "--tokens-per-sample", "128", "--batch-size", "16",
-        "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--adam-eps", "1e-6", "--weight-decay", "0.01",
-        "--clip-norm", "2.0", "--lr-scheduler", "polynomial_decay", "--cpu", "--num-workers", "0",
-        "--data-buffer-size", "0", "--seed", "1", "--log-format", "simple", "--log-interval", "25",
-        "--validate-interval-updates", "100", "--no-save"]
-COLLAPSED = ["--decoder-layers", "1", "--lr", "2e-3", "--warmup-updates", "25"]
-
-# name -> (corpus, what differs from the collapsed configuration, flags)
-RUNS = {
-    "collapsed (reference)": ("small", "-", COLLAPSED),
-    "MLM, no decoder": ("small", "--decoder-layers 0",
-                        ["--decoder-layers", "0", "--lr", "2e-3", "--warmup-updates", "25"]),
-    "lr 1e-3": ("small", "peak lr", ["--decoder-layers", "1", "--lr", "1e-3", "--warmup-updates", "25"]),
-    "lr 5e-4": ("small", "peak lr", ["--decoder-layers", "1", "--lr", "5e-4", "--warmup-updates", "25"]),
-    "warm-up 100": ("small", "warm-up updates", ["--decoder-layers", "1", "--lr", "2e-3", "--warmup-updates", "100"]),
-    "corpus 531k tokens": ("large", "corpus (8.5x)", COLLAPSED),
-    "decoder 2 layers": ("small", "decoder depth", ["--decoder-layers", "2", "--lr", "2e-3", "--warmup-updates", "25"]),
-    "decoder 4 layers": ("small", "decoder depth", ["--decoder-layers", "4", "--lr", "2e-3", "--warmup-updates", "25"]),
-    "no dropout": ("small", "encoder dropout 0", COLLAPSED + ["--dropout", "0", "--attention-dropout", "0"]),
-    "decoder dropout 0.1": ("small", "decoder dropout", COLLAPSED + ["--decoder-dropout", "0.1"]),
-    "mask 50 %": ("small", "--mask-prob 0.5", COLLAPSED + ["--mask-prob", "0.5"]),
-    "local rel-pos": ("small", "rel-pos, local start, in encoder and decoder",
-                      COLLAPSED + ["--rel-pos", "1", "--rel-pos-init", "local", "--decoder-rel-pos", "1"]),
-}
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+from examples.recipes import COLLAPSE_LARGE_CORPUS, COLLAPSE_RUNS  # noqa: E402
+from maelm_fairseq.evaluation import training_log  # noqa: E402
 
 
 def slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def train(name, data, updates, work):
-    log = os.path.join(work, slug(name) + ".log")
+def train(run, data, updates, work):
+    log = os.path.join(work, slug(run.name) + ".log")
     if os.path.isfile(log) and "done training" in open(log).read():
         return log
-    corpus, _, flags = RUNS[name]
-    cmd = [os.path.join(os.path.dirname(sys.executable), "fairseq-train"), data[corpus], "--user-dir",
-           "maelm_fairseq", "--task", "maelm", "--criterion", "maelm", *BASE, *flags, "--total-num-update",
-           str(updates), "--max-update", str(updates), "--save-dir", os.path.join(work, "unused")]
+    corpus = data["large" if run.name == COLLAPSE_LARGE_CORPUS else "small"]
+    cmd = [os.path.join(os.path.dirname(sys.executable), "fairseq-train"), corpus, "--user-dir", "maelm_fairseq",
+           *run.argv(), "--total-num-update", str(updates), "--max-update", str(updates), "--save-dir",
+           os.path.join(work, "unused")]
     with open(log, "w") as out:
         subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=True,
                        env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
@@ -83,13 +61,13 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     data = {"small": args.data, "large": args.data_large}
     with ThreadPoolExecutor(args.jobs) as pool:
-        logs = dict(zip(RUNS, pool.map(lambda n: train(n, data, args.updates, args.work), RUNS)))
+        logs = list(pool.map(lambda run: train(run, data, args.updates, args.work), COLLAPSE_RUNS))
     rows, results = [], {}
-    for name, (_, varied, _) in RUNS.items():
-        points = valid_points(logs[name])
+    for run, log in zip(COLLAPSE_RUNS, logs):  # a run's title says what it changed
+        points = valid_points(log)
         (u0, loss0, rank0), (u1, loss1, rank1) = points[0], points[-1]
-        results[name] = {"varied": varied, "valid": points}
-        rows.append(f"| {name} | {varied} | {rank0:.1f} (upd {u0}) | {rank1:.1f} | {loss1:.3f} |")
+        results[run.name] = {"varied": run.title, "valid": points}
+        rows.append(f"| {run.name} | {run.title} | {rank0:.1f} (upd {u0}) | {rank1:.1f} | {loss1:.3f} |")
     print(f"| run | changed | valid enc_erank, first validation | at {args.updates} updates | valid loss (bits) |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
