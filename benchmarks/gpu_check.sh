@@ -38,7 +38,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 if [ "$DRY_RUN" = 1 ]; then
     TEST_CMD=("$PYTHON" -m pytest tests -m cuda --collect-only -q)
     STEP_CMD=("$PYTHON" benchmarks/step_time.py --device cpu --size reduced --steps 1 --warmup 0 --batch-size 2
-              --seq-len 32 --vocab 500 --systems threeml_self --out "$OUT.step_time")
+              --seq-len 32 --vocab 500 --systems roberta,threeml_self --out "$OUT.step_time")
     PIPE_CMD=("$PYTHON" benchmarks/input_pipeline.py --quick --seq-lens 512 --mask-probs 0.5 --workers 1,2
               --out "$OUT.input_pipeline")
 else

@@ -1,17 +1,22 @@
-"""Step time of the whole family against stock fairseq RoBERTa, in one process, on the same real-text batches.
+"""Step time of the whole family, stock fairseq RoBERTa and Hugging Face peers, in one process, on the same rows.
 
-    python benchmarks/step_time.py                                   # CPU, reduced size (~3-5 min on 2 cores)
-    python benchmarks/step_time.py --device cuda --size base --dtype bf16 --batch-size 32
-    python benchmarks/step_time.py --out benchmarks/results/cpu_reduced
+    python benchmarks/step_time.py                                           # CPU, reduced size, complete_doc rows
+    python benchmarks/step_time.py --size 6x384 --peers modernbert,roberta-hf --sample-break-mode none,complete_doc
+    python benchmarks/step_time.py --device cuda --size base --seq-len 512 --dtype bf16 --peers modernbert,roberta-hf
 
-Each system trains (forward + backward + AdamW step, fairseq's `masked_lm` criterion) on the same rows of the
-pydoc-topics corpus, cut by fairseq's own data path (`--sample-break-mode complete_doc`, blocks of uneven length)
-and masked by fairseq's MaskTokensDataset. After warm-up the median of --steps steps is reported, with input
-tokens/s, peak memory, the theoretical training FLOPs per input token (maelm_fairseq/analysis/flops.py) and the step time
-relative to stock RoBERTa next to the FLOPs ratio. See benchmarks/README.md.
+Each fairseq system (ours and stock RoBERTa) is built from its fairseq-train command line and steps through
+fairseq's own `Trainer.train_step` (benchmarks/fairseq_step.py): the benchmark times what fairseq-train runs. Each
+Hugging Face peer (benchmarks/hf_peers.py) trains as transformers' Trainer does. All train on the same rows of the
+pydoc-topics corpus, cut by the `maelm` task (`--sample-break-mode none`: full blocks; `complete_doc`: blocks of
+uneven length), round robin (step i of every system back to back). Reported: the median step time after warm-up,
+its ratio to the reference system (ModernBERT when given, else stock RoBERTa), the FLOPs of one step counted by
+torch.utils.flop_counter.FlopCounterMode for every system next to our formula (maelm_fairseq/analysis/flops.py),
+ms per GFLOP, and, on full blocks, fairseq-train's own loop timed alongside (its batches, its iterator) with the
+ratio of each row to it. See benchmarks/README.md.
 """
 import argparse
 import json
+import warnings
 import os
 import platform
 import random
@@ -24,22 +29,29 @@ from dataclasses import dataclass
 
 import torch
 
-
-from maelm_fairseq.analysis.flops import PEAK_FLOPS, Shape, batch_train_flops, padded_train_flops
+# sibling scripts
+from fairseq_step import FairseqTrainLoop, FairseqTrainStep, collate, cuda_sync, train_argv, train_task
+from hf_peers import PEERS, HFTrainStep, build_peer
+from maelm_fairseq.analysis.flops import PEAK_FLOPS, Shape, batch_train_flops
 from maelm_fairseq.modules.transformer_layer import unpad_wanted
 
 SIZES = {  # layers, dim, ffn, heads, default seq len, default batch (CPU, GPU), default vocab
     # reduced keeps base's depth (12 layers: the 2-layer decoder stays 1/6 of the encoder) and its head-to-layer
     # cost balance (V 24576 at d 384), so its FLOPs ratios are base's (3ML_self 0.80, MAE-LM 1.16)
     "reduced": dict(layers=12, dim=384, ffn=1536, heads=6, seq_len=256, batch=(4, 64), vocab=24576),
+    # half of reduced's depth: the shape of the comparison with Hugging Face ModernBERT (issue 20)
+    "6x384": dict(layers=6, dim=384, ffn=1536, heads=6, seq_len=256, batch=(8, 64), vocab=24576),
+    # a smaller one with the same LM-head share of an MLM step's FLOPs (10.4 % vs 10.9 % at 6x384)
+    "6x256": dict(layers=6, dim=256, ffn=1024, heads=4, seq_len=256, batch=(8, 64), vocab=16384),
     "base": dict(layers=12, dim=768, ffn=3072, heads=12, seq_len=512, batch=(4, 32), vocab=50265),
     "large": dict(layers=24, dim=1024, ffn=4096, heads=16, seq_len=512, batch=(2, 16), vocab=50265),
 }
+ROW_KINDS = ("none", "complete_doc")
 
 
 @dataclass(frozen=True)
 class System:
-    """One benchmarked system: fairseq's own RoBERTa (`stock`) or one of our registered architectures; decoder depth
+    """One fairseq system: fairseq's own RoBERTa (`stock`) or one of our registered architectures; decoder depth
     and type come from the architecture (decoder_shape), never repeated here."""
     label: str
     arch: str
@@ -69,30 +81,54 @@ def decoder_shape(system):
     return args.decoder_layers, args.decoder_type
 
 
-def parse_args():
+def shape_of(name, size, vocab):
+    """The FLOPs formula's Shape of fairseq system `name` at `size`."""
+    decoder_layers, decoder_type = decoder_shape(SYSTEMS[name])
+    return Shape(size["layers"], size["dim"], size["ffn"], vocab, decoder_layers, decoder_type)
+
+
+def comma_list(text):
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--size", choices=list(SIZES), default="reduced",
-                   help="reduced: 12 layers, d 384, T 256 (CPU default); base/large: RoBERTa's")
+                   help="reduced: 12 layers, d 384; 6x384 / 6x256: 6 layers; base/large: RoBERTa's")
     p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32",
-                   help="bf16/fp16: autocast (fp32 master weights)")
-    p.add_argument("--steps", type=int, default=20, help="timed steps (median reported)")
+                   help="bf16/fp16: fairseq-train's --bf16/--fp16 for fairseq systems, autocast for HF peers")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per system (median reported)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch-size", type=int, help="sequences per step (default by size and device)")
     p.add_argument("--seq-len", type=int, help="--tokens-per-sample (default by size)")
     p.add_argument("--vocab", type=int, help="dictionary size, corpus words padded with unused symbols "
-                                             "(default 24576 reduced, 50265 base/large)")
-    p.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma list of {list(SYSTEMS)}")
+                                             "(default by size)")
+    p.add_argument("--systems", default=",".join(SYSTEMS), type=comma_list,
+                   help=f"comma list of fairseq systems: {list(SYSTEMS)}")
+    p.add_argument("--peers", default=[], type=comma_list, help=f"comma list of Hugging Face peers: {list(PEERS)}")
+    p.add_argument("--sample-break-mode", default=["complete_doc"], type=comma_list,
+                   help="comma list of row kinds: none (full blocks of --seq-len) and/or complete_doc (uneven "
+                        "blocks); one table each")
     p.add_argument("--batches", choices=["uneven", "sorted"], default="uneven",
-                   help="uneven: random complete_doc blocks (padding); sorted: fairseq's length-sorted batching")
+                   help="complete_doc rows: random blocks (padding) or fairseq's length-sorted batching")
     p.add_argument("--unpad", choices=["auto", "always", "never"], default="auto", help="our models' --unpad")
     p.add_argument("--compare-unpad", action="store_true",
                    help="also time our systems with --unpad never (the padded plain path)")
+    p.add_argument("--fairseq-train-check", choices=["on", "off"], default="on",
+                   help="on full blocks (none), also time fairseq-train's own loop for every fairseq system")
+    p.add_argument("--model-args", default="", help="extra fairseq-train flags for our systems (e.g. opt-in "
+                                                    "speed flags), space separated")
     p.add_argument("--peak-tflops", type=float, help="for MFU (default: from the GPU name, H100 989)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default 1 on CPU: fair under load)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", help="write OUT.md, OUT.json and OUT.png")
-    return p.parse_args()
+    args = p.parse_args(argv)
+    unknown = [n for n in args.systems if n not in SYSTEMS] + [n for n in args.peers if n not in PEERS]
+    unknown += [k for k in args.sample_break_mode if k not in ROW_KINDS]
+    if unknown:
+        p.error(f"unknown system, peer or row kind: {', '.join(unknown)}")
+    return args
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -119,84 +155,28 @@ def build_data_bin(vocab: int) -> str:
     return bin_dir
 
 
-def make_task(data, seq_len, mask_prob, stock):
-    from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
-
-    # stock: masked_lm's 80/10/10; ours with a decoder: every selected token becomes <mask> (MAE-LM / 3ML)
-    extra = dict(leave_unmasked_prob=0.1, random_token_prob=0.1) if stock else {}
-    cfg = MaelmConfig(data=data, tokens_per_sample=seq_len, mask_prob=mask_prob, seed=1, **extra)
-    task = MaelmTask.setup_task(cfg)
-    task.load_dataset("train")
-    return task
-
-
-def pick_rows(task, batch_size, n_batches, how, seed):
-    ds = task.dataset("train")
-    sizes = [int(ds.num_tokens(i)) for i in range(len(ds))]
+def pick_rows(dataset, batch_size, count, how, row_kind, seed):
+    """Dataset indices of `count` batches: full blocks only for `none` (a fixed shape), random or
+    length-sorted blocks for `complete_doc`."""
+    sizes = [int(dataset.num_tokens(i)) for i in range(len(dataset))]
     rng = random.Random(seed)
+    if row_kind == "none":
+        full = [i for i, n in enumerate(sizes) if n == max(sizes)]
+        return [rng.sample(full, batch_size) for _ in range(count)]
     if how == "uneven":
-        return [rng.sample(range(len(sizes)), batch_size) for _ in range(n_batches)]
+        return [rng.sample(range(len(sizes)), batch_size) for _ in range(count)]
     order = sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
     chunks = [order[i:i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
-    return rng.sample(chunks, n_batches)
+    return rng.sample(chunks, count)
 
 
-def padding_fraction(task, batches):
-    """Padded fraction of full-length (B, T_max) batches, as stock RoBERTa's encoder sees them."""
-    ds = task.dataset("train")
-    real = slots = 0
-    for rows in batches:
-        lengths = [int(ds.num_tokens(i)) for i in rows]
-        real, slots = real + sum(lengths), slots + max(lengths) * len(lengths)
-    return 1 - real / slots
-
-
-def collate(task, rows, device):
-    ds = task.dataset("train")
-    sample = ds.collater([ds[i] for i in rows])
-    sample["net_input"]["src_tokens"] = sample["net_input"]["src_tokens"].to(device)
-    sample["target"] = sample["target"].to(device)
-    return sample
-
-
-# --------------------------------------------------------------------------------------------- models
-
-def build_model(name, size, task, seq_len, unpad):
-    import argparse as ap
-
-    from fairseq.models import ARCH_CONFIG_REGISTRY
-    from fairseq.models.roberta import RobertaModel
-
-    from maelm_fairseq.models.maelm import MaelmModel
-
-    system = SYSTEMS[name]
-    dims = dict(encoder_layers=size["layers"], encoder_embed_dim=size["dim"], encoder_ffn_embed_dim=size["ffn"],
-                encoder_attention_heads=size["heads"], max_positions=max(seq_len, 512))
-    args = ap.Namespace(arch=system.arch, **dims)
-    if system.stock:
-        from fairseq.models.roberta.model import base_architecture
-
-        base_architecture(args)
-        return RobertaModel.build_model(args, task)
-    args.unpad = unpad
-    ARCH_CONFIG_REGISTRY[system.arch](args)
-    return MaelmModel.build_model(args, task)
-
-
-def shape_of(name, size, vocab):
-    decoder_layers, decoder_type = decoder_shape(SYSTEMS[name])
-    return Shape(size["layers"], size["dim"], size["ffn"], vocab, decoder_layers, decoder_type)
-
-
-def batch_stats(sample, task, has_decoder, unpad):
-    """Real lengths, predicted and deleted counts per row, the padding the encoder would carry, and whether our
-    encoder drops it under `--unpad` (the model's own rule, unpad_wanted)."""
+def batch_stats(sample, pad, mask_idx, has_decoder, unpad):
+    """Real lengths, predicted and deleted counts per row, and the padding our encoder would carry (and whether
+    `--unpad` drops it, by the model's own rule, unpad_wanted)."""
     src = sample["net_input"]["src_tokens"]
-    pad = task.dictionary.pad()
-    real = src.ne(pad)
-    lengths = real.sum(1)
+    lengths = src.ne(pad).sum(1)
     predicted = sample["target"].ne(pad).sum(1)
-    deleted = src.eq(task.mask_idx).sum(1) if has_decoder else torch.zeros_like(lengths)
+    deleted = src.eq(mask_idx).sum(1) if has_decoder else torch.zeros_like(lengths)
     enc_len = lengths - deleted
     enc_width = int(enc_len.max())
     enc_pad_mask = torch.arange(enc_width).unsqueeze(0) >= enc_len.unsqueeze(1)
@@ -205,227 +185,197 @@ def batch_stats(sample, task, has_decoder, unpad):
                 unpadded=unpad is not None and unpad_wanted(unpad, enc_pad_mask))
 
 
-# ------------------------------------------------------------------------------------------- measuring
-
-def sync(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def saved_activation_bytes(step):
-    """Bytes saved for backward during one step (distinct storages): the activation part of peak memory on
-    CPU, where torch has no allocator statistics."""
-    seen = {}
-
-    def pack(t):
-        try:
-            storage = t.untyped_storage()
-            seen[storage.data_ptr()] = storage.nbytes()
-        except (RuntimeError, NotImplementedError):
-            pass
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(seen.values())
-
-
-def index_ops_time(sample, task, dim, device, repeats=20):
-    """Forward + backward time of the deletion (sort + gathers) and the restore (cumsum + gather + where) of
-    `masked_forward` in isolation, at this batch's shape."""
-    from maelm_fairseq.models.maelm import delete_masked, restore_masked
-
-    src = sample["net_input"]["src_tokens"]
-    pad = task.dictionary.pad()
-    positions = torch.arange(src.size(1), device=device).expand_as(src)
-    mask_vector = torch.zeros(dim, device=device, requires_grad=True)
-
-    def once():
-        is_mask = src.eq(task.mask_idx)
-        keep = ~(src.eq(pad) | is_mask)
-        enc_pad, (enc_tokens, enc_positions) = delete_masked(keep, pad, src, positions)
-        enc_out = torch.randn(enc_tokens.size(0), enc_tokens.size(1), dim, device=device, requires_grad=True)
-        full = restore_masked(enc_out, keep, is_mask, mask_vector)
-        full.backward(torch.ones_like(full))
-
-    for _ in range(3):
-        once()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        once()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    # the randn of the stand-in encoder output is not part of the model's cost: time it alone and subtract
-    t_rand = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        torch.randn(src.size(0), src.size(1), dim, device=device)
-        sync(device)
-        t_rand.append(time.perf_counter() - t0)
-    return max(statistics.median(times) - statistics.median(t_rand), 0.0)
-
+# --------------------------------------------------------------------------------------------- systems
 
 class Runner:
-    """One system ready to train: model, AdamW, its batches (the same rows for every system)."""
+    """One timed row: a step function (fairseq's Trainer.train_step or a HF step) and the batches it trains on."""
 
-    def __init__(self, name, label, args, size, tasks, rows_per_batch, device, seq_len, vocab, unpad):
-        from fairseq.criterions.masked_lm import MaskedLmConfig, MaskedLmLoss
-
-        self.name, self.label, self.unpad, self.device, self.size, self.vocab = name, label, unpad, device, size, vocab
-        system = SYSTEMS[name]
-        self.stock, self.p = system.stock, system.mask_prob
-        self.decoder = decoder_shape(system)[0] > 0
-        self.task = tasks[(self.p, self.stock)]
-        torch.manual_seed(args.seed)
-        self.model = build_model(name, size, self.task, seq_len, unpad).to(device).train()
-        self.criterion = MaskedLmLoss(MaskedLmConfig(), self.task)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-4, **({"fused": True} if device == "cuda" else {}))
-        self.samples = [collate(self.task, rows, device) for rows in rows_per_batch]
-        self.amp = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    def __init__(self, name, label, step, samples, device, pad, formula=None, stats=None):
+        self.name, self.label, self.step_fn, self.samples, self.device = name, label, step, samples, device
+        self.pad = pad
+        self.formula, self.stats = formula, stats  # our FLOPs formula per batch, batch_stats per batch (ours)
         self.times, self.i = [], 0
 
     def step(self, sample=None):
-        sample = sample or self.samples[self.i % len(self.samples)]
-        with torch.autocast(device_type=self.device, dtype=self.amp, enabled=self.amp is not None):
-            loss, _, _ = self.criterion(self.model, sample)
-        loss.backward()
-        self.opt.step()
-        self.opt.zero_grad(set_to_none=True)
-
-    def timed_step(self):
-        sync(self.device)
-        t0 = time.perf_counter()
-        self.step()
-        sync(self.device)
-        self.times.append(time.perf_counter() - t0)
+        self.step_fn(sample if sample is not None else self.samples[self.i % len(self.samples)])
         self.i += 1
 
-    def peak_memory(self):
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-            self.step(self.samples[0])
-            torch.cuda.synchronize()
-            return torch.cuda.max_memory_allocated(), f"allocator peak ({base / 2 ** 20:.0f} MB before the step)"
-        params = sum(p.numel() * p.element_size() for p in self.model.parameters())
-        return 4 * params + saved_activation_bytes(lambda: self.step(self.samples[0])), \
-            "params+grads+Adam+saved activations"
-
-    def result(self, steps):
-        peak, peak_kind = self.peak_memory()
-        ours = not self.stock
-        stats = [batch_stats(s, self.task, self.decoder, self.unpad if ours else None) for s in self.samples]
-        shape = shape_of(self.name, self.size, self.vocab)
-        theory = [batch_train_flops(shape, s["lengths"], s["predicted"], s["deleted"]) for s in stats]
-        padded = [padded_train_flops(shape, s["lengths"], s["predicted"], s["deleted"]) for s in stats]
-        tokens = [s["input_tokens"] for s in stats]
-        mean = lambda xs: statistics.mean(xs[i % len(xs)] for i in range(steps))  # noqa: E731  as the steps ran
-        step_s = statistics.median(self.times)
-        pad_frac = 1 - sum(s["enc_tokens"] for s in stats) / sum(s["enc_slots"] for s in stats)
-        padded_slots = sum(s["enc_slots"] - s["enc_tokens"] for s in stats if not s["unpadded"])
-        index_s = index_ops_time(self.samples[0], self.task, self.size["dim"], self.device) if self.decoder else 0.0
-        return dict(
-            system=self.name, label=self.label, unpad=self.unpad if ours else "n/a", mask_prob=self.p,
-            step_s=step_s, step_s_min=min(self.times), step_s_max=max(self.times), step_times=self.times,
-            tokens_per_s=mean(tokens) / step_s, theory_flops_per_token=sum(theory) / sum(tokens),
-            theory_flops_per_step=mean(theory), padded_flops_per_step=mean(padded),
-            achieved_tflops=mean(theory) / step_s / 1e12,
-            peak_mem_mb=peak / 2 ** 20, peak_mem_kind=peak_kind,
-            encoder_padding_fraction=pad_frac,
-            encoder_padding_in_matmuls=padded_slots / sum(s["enc_slots"] for s in stats),
-            index_ops_s=index_s, index_ops_fraction=index_s / step_s,
-        )
+    def timed_step(self):
+        sync = cuda_sync(self.device)
+        sync()
+        t0 = time.perf_counter()
+        self.step()
+        sync()
+        self.times.append(time.perf_counter() - t0)
 
 
-def measure(args, device, size, seq_len, batch_size, vocab, names):
-    """Train every system on the same rows, round robin; returns their result dicts (without ratios), the vocabulary
-    actually used and the padding of full-length batches under each batching."""
-    import maelm_fairseq.tasks  # noqa: F401  registers the plugin
+class CheckRunner:
+    """fairseq-train's own loop for one fairseq system (FairseqTrainLoop), timed in the same round robin."""
 
-    data = build_data_bin(vocab)
-    probs = {(SYSTEMS[n].mask_prob, SYSTEMS[n].stock) for n in names}
-    tasks = {key: make_task(data, seq_len, key[0], key[1]) for key in sorted(probs)}
-    vocab = len(next(iter(tasks.values())).dictionary)
-    any_task = next(iter(tasks.values()))
-    rows = pick_rows(any_task, batch_size, 4, args.batches, args.seed)
-    padding_by_batching = {how: padding_fraction(any_task, pick_rows(any_task, batch_size, 50, how, args.seed))
-                           for how in ("uneven", "sorted")}
+    def __init__(self, name, argv, device):
+        self.name, self.loop, self.times = name, FairseqTrainLoop(argv, cuda_sync(device)), []
 
+    def step(self):
+        self.loop.timed_step()
+
+    def timed_step(self):
+        self.times.append(self.loop.timed_step())
+
+
+def counted_flops(step, device):
+    """FLOPs of one call of `step`, as torch's FlopCounterMode counts them. SDPA is forced to its math backend,
+    whose matmuls the counter sees (the fused CPU kernel is opaque to it), and our varlen path is off."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from maelm_fairseq.modules import transformer_layer
+
+    varlen, transformer_layer.varlen_attn = transformer_layer.varlen_attn, None
+    try:
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+            step()
+            if device == "cuda":
+                torch.cuda.synchronize()
+    finally:
+        transformer_layer.varlen_attn = varlen
+    return counter.get_total_flops()
+
+
+def fairseq_runner(name, label, trainer, rows, size, vocab, device):
+    """A Runner of fairseq system `name` (built by fairseq-train's path) on dataset rows `rows`, with our formula's
+    FLOPs and the padding statistics of each batch."""
+    system = SYSTEMS[name]
+    samples = [collate(trainer.task, r) for r in rows]
+    shape = shape_of(name, size, vocab)
+    d = trainer.task.source_dictionary
+    unpad = None if system.stock else trainer.cfg.model.unpad
+    stats = [batch_stats(s, d.pad(), trainer.task.mask_idx, shape.decoder_layers > 0, unpad) for s in samples]
+    formula = [batch_train_flops(shape, s["lengths"], s["predicted"], s["deleted"]) for s in stats]
+    return Runner(name, label, trainer.step, samples, device, d.pad(), formula, stats)
+
+
+def n_batches(args):
+    """Distinct batches each system cycles through (the same for all): 4, fewer for a run of fewer steps."""
+    return max(1, min(4, args.steps))
+
+
+def build_runners(args, size, data, row_kind, seq_len, batch_size, vocab):
+    """Runners for every fairseq system and peer on the same rows, and the fairseq-train checks (full blocks)."""
     runs = []
-    for n in names:
-        runs.append((n, SYSTEMS[n].label, args.unpad))
-        if args.compare_unpad and not SYSTEMS[n].stock and args.unpad != "never":
-            runs.append((n, SYSTEMS[n].label + " [unpad never]", "never"))
-    runners = [Runner(n, label, args, size, tasks, rows, device, seq_len, vocab, unpad) for n, label, unpad in runs]
+    for n in args.systems:
+        system = SYSTEMS[n]
+        extra = [] if system.stock else ["--unpad", args.unpad] + args.model_args.split()
+        runs.append((n, system.label, extra, True))
+        if args.compare_unpad and not system.stock and args.unpad != "never":
+            runs.append((n, system.label + " [unpad never]", ["--unpad", "never"] + args.model_args.split(), False))
+
+    def argv_of(name, extra):
+        system = SYSTEMS[name]
+        return train_argv(data, system.arch, size["layers"], size["dim"], size["ffn"], size["heads"], seq_len,
+                          batch_size, system.mask_prob, system.stock, row_kind, args.device, args.dtype, args.seed,
+                          extra)
+
+    runners, checks, rows = [], [], None
+    for name, label, extra, checked in runs:
+        argv = argv_of(name, extra)
+        trainer = FairseqTrainStep(argv)
+        if rows is None:  # every system reads the same blocks (the task cuts them the same way for any masking)
+            rows = pick_rows(trainer.task.dataset("train"), batch_size, n_batches(args), args.batches, row_kind,
+                             args.seed)
+        runners.append(fairseq_runner(name, label, trainer, rows, size, vocab, args.device))
+        if row_kind == "none" and args.fairseq_train_check == "on" and checked:
+            checks.append((runners[-1], CheckRunner(name, argv, args.device)))
+
+    if args.peers:
+        # the peers read RoBERTa's masking (80/10/10 at p 0.15) of the same rows
+        stock = next((r for r in runners if r.name == "roberta"), None)
+        if stock is not None:
+            stock_samples = stock.samples
+        else:
+            _, stock_task = train_task(argv_of("roberta", []))
+            if rows is None:
+                rows = pick_rows(stock_task.dataset("train"), batch_size, n_batches(args), args.batches, row_kind,
+                                 args.seed)
+            stock_samples = [collate(stock_task, r) for r in rows]
+        d = load_dictionary(data)
+        for name in args.peers:
+            torch.manual_seed(args.seed)
+            model = build_peer(name, size["layers"], size["dim"], size["ffn"], size["heads"], vocab, seq_len,
+                               d.pad(), d.bos(), d.eos())
+            hf = HFTrainStep(model, args.device, args.dtype, d.pad())
+            runners.append(Runner(name, PEERS[name].label, hf.step, stock_samples, args.device, d.pad()))
+    return runners, checks
+
+
+def load_dictionary(data):
+    from fairseq.data import Dictionary
+
+    d = Dictionary.load(os.path.join(data, "dict.txt"))
+    d.add_symbol("<mask>")
+    return d
+
+
+# ------------------------------------------------------------------------------------------- measuring
+
+def measure(args, size, data, row_kind, seq_len, batch_size, vocab, peak):
+    runners, checks = build_runners(args, size, data, row_kind, seq_len, batch_size, vocab)
+    check_runners = [c for _, c in checks]
+    everyone = runners + check_runners
     for _ in range(args.warmup):
-        for r in runners:
+        for r in everyone:
             r.step()
-    # Round robin: step i of every system runs back to back, so a load change on a shared machine hits all alike.
+    # Round robin: step i of every row runs back to back, so a load change on a shared machine hits all alike.
     for i in range(args.steps):
-        for r in runners:
+        for r in everyone:
             r.timed_step()
-        print(f"step {i + 1}/{args.steps}: " + "  ".join(f"{1e3 * r.times[-1]:.0f}" for r in runners), flush=True)
-    return [r.result(args.steps) for r in runners], vocab, padding_by_batching
+        print(f"[{row_kind}] step {i + 1}/{args.steps}: " + "  ".join(f"{1e3 * r.times[-1]:.0f}" for r in everyone),
+              flush=True)
+    checked = {id(r): c for r, c in checks}
+    return [result(r, checked.get(id(r)), args, peak) for r in runners]
 
 
-def add_ratios(results, peak):
-    """FLOPs and step-time ratios against stock RoBERTa, and MFU when the peak is known."""
-    base = next(r for r in results if r["system"] == "roberta")
+def result(r, check, args, peak):
+    counted = [counted_flops(lambda s=s: r.step(s), args.device) for s in r.samples]
+    step_s = statistics.median(r.times)
+    out = dict(system=r.name, label=r.label, step_s=step_s, step_s_min=min(r.times), step_s_max=max(r.times),
+               step_times=r.times, counted_flops_per_step=statistics.mean(counted),
+               formula_flops_per_step=statistics.mean(r.formula) if r.formula else None)
+    out["ms_per_gflop"] = 1e3 * step_s / (out["counted_flops_per_step"] / 1e9)
+    out["mfu"] = out["counted_flops_per_step"] / step_s / peak if peak else None
+    out["achieved_tflops"] = out["counted_flops_per_step"] / step_s / 1e12
+    tokens = [int(s["net_input"]["src_tokens"].ne(r.pad).sum()) for s in r.samples]
+    out["tokens_per_s"] = statistics.mean(tokens) / step_s
+    if r.stats:
+        enc_tokens = sum(s["enc_tokens"] for s in r.stats)
+        enc_slots = sum(s["enc_slots"] for s in r.stats)
+        out["encoder_padding_fraction"] = 1 - enc_tokens / enc_slots
+        out["encoder_padding_in_matmuls"] = sum(s["enc_slots"] - s["enc_tokens"] for s in r.stats
+                                                if not s["unpadded"]) / enc_slots
+    if check is not None:
+        out["fairseq_train_step_s"] = statistics.median(check.times)
+        out["fairseq_train_step_times"] = check.times
+        out["over_fairseq_train"] = step_s / out["fairseq_train_step_s"]
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        r.step(r.samples[0])
+        torch.cuda.synchronize()
+        out["peak_mem_mb"] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return out
+
+
+def add_ratios(results):
+    """Step ratio to the reference row: ModernBERT when it ran, else stock fairseq RoBERTa, else the first row."""
+    names = [r["system"] for r in results]
+    ref = "modernbert" if "modernbert" in names else ("roberta" if "roberta" in names else names[0])
+    base = results[names.index(ref)]
     for r in results:
-        r["theory_ratio"] = r["theory_flops_per_step"] / base["theory_flops_per_step"]
-        r["measured_ratio"] = r["step_s"] / base["step_s"]
-        r["measured_over_theory"] = r["measured_ratio"] / r["theory_ratio"]
-        r["mfu"] = r["theory_flops_per_step"] / r["step_s"] / peak if peak else None
+        r["reference"] = base["label"]
+        r["step_ratio"] = r["step_s"] / base["step_s"]
+        r["flops_ratio"] = r["counted_flops_per_step"] / base["counted_flops_per_step"]
 
 
-def write_outputs(results, meta, out):
-    table = markdown(results, meta)
-    print("\n" + table)
-    if out:
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        with open(out + ".json", "w") as f:
-            json.dump(dict(meta=meta, results=results), f, indent=1)
-        with open(out + ".md", "w") as f:
-            f.write(table)
-        plot(results, meta, out + ".png")
-        print(f"wrote {out}.md, .json, .png")
-
-
-def main():
-    args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = args.device
-    if device == "cuda" and not torch.cuda.is_available():
-        sys.exit("--device cuda: no CUDA device visible")
-    size = SIZES[args.size]
-    seq_len = args.seq_len or size["seq_len"]
-    batch_size = args.batch_size or size["batch"][device == "cuda"]
-    names = [n.strip() for n in args.systems.split(",") if n.strip()]
-    if "roberta" not in names:
-        names.insert(0, "roberta")  # everything is reported relative to it
-
-    results, vocab, padding_by_batching = measure(args, device, size, seq_len, batch_size,
-                                                  args.vocab or size["vocab"], names)
-    peak = args.peak_tflops * 1e12 if args.peak_tflops else None
-    if device == "cuda" and peak is None:
-        gpu = torch.cuda.get_device_name()
-        peak = next((v for k, v in PEAK_FLOPS.items() if k in gpu), None)
-    add_ratios(results, peak)
-    meta = dict(
-        device=device, device_name=(torch.cuda.get_device_name() if device == "cuda" else platform.processor()
-                                    or platform.machine()),
-        cpu_threads=torch.get_num_threads(), torch=torch.__version__, size=args.size, layers=size["layers"],
-        dim=size["dim"], ffn=size["ffn"], heads=size["heads"], seq_len=seq_len, batch_size=batch_size,
-        vocab=vocab, dtype=args.dtype, steps=args.steps, warmup=args.warmup, batches=args.batches,
-        load_average=os.getloadavg() if hasattr(os, "getloadavg") else None, peak_flops=peak,
-        cpu_model=cpu_model(), full_length_padding_fraction=padding_by_batching,
-    )
-    write_outputs(results, meta, args.out)
-
+# ---------------------------------------------------------------------------------------------- output
 
 def cpu_model():
     try:
@@ -438,58 +388,108 @@ def cpu_model():
     return platform.processor()
 
 
-def markdown(results, m):
-    dev = m["device_name"] if m["device"] == "cuda" else f"{m['cpu_model']}, {m['cpu_threads']} threads"
+def uptime():
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return None
+
+
+def markdown(tables, m):
+    dev = m["device_name"] if m["device"] == "cuda" else f"{m['cpu_model']}, {m['cpu_threads']} thread(s)"
     lines = [
-        f"{m['device']} ({dev}), torch {m['torch']}, {m['dtype']}; size {m['size']} (L={m['layers']}, "
-        f"d={m['dim']}, f={m['ffn']}, V={m['vocab']}), T={m['seq_len']}, batch {m['batch_size']} "
-        f"({m['batches']} complete_doc blocks), median of {m['steps']} steps after {m['warmup']} warm-up; "
-        f"load average at the end {tuple(round(x, 2) for x in m['load_average'] or ())}",
+        f"{m['device']} ({dev}), torch {m['torch']}, transformers {m['transformers']}, {m['dtype']}; size "
+        f"{m['size']} (L={m['layers']}, d={m['dim']}, FFN {m['ffn']}, heads {m['heads']}, V={m['vocab']}), "
+        f"T={m['seq_len']}, batch {m['batch_size']}; median of {m['steps']} round-robin steps after {m['warmup']} "
+        f"warm-up. Load: `{m['uptime_before']}` before, `{m['uptime_after']}` after.",
         "",
-        "| system | step ms | input tok/s | peak MB | theory GFLOP/token | FLOPs ratio | step ratio | "
-        "step/FLOPs | enc. padding (matmuls) | mask/delete/scatter | " + ("MFU |" if m["peak_flops"] else "TFLOP/s |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        eff = f"{100 * r['mfu']:.1f} %" if r["mfu"] is not None else f"{r['achieved_tflops']:.3f}"
-        idx = f"{100 * r['index_ops_fraction']:.2f} %" if r["index_ops_s"] else "-"
-        pad = f"{100 * r['encoder_padding_fraction']:.1f} % ({100 * r['encoder_padding_in_matmuls']:.1f} %)"
-        lines.append(
-            f"| {r['label']} | {1e3 * r['step_s']:.1f} | {r['tokens_per_s']:.0f} | {r['peak_mem_mb']:.0f} | "
-            f"{r['theory_flops_per_token'] / 1e9:.3f} | {r['theory_ratio']:.3f} | {r['measured_ratio']:.3f} | "
-            f"{r['measured_over_theory']:.3f} | {pad} | {idx} | {eff} |")
-    lines += ["", f"peak MB: {results[0]['peak_mem_kind']}. FLOPs ratio / step ratio: vs stock RoBERTa on the "
-                  "same rows. step/FLOPs = step ratio / FLOPs ratio (1.00 = time follows theory). enc. padding: "
-                  "padded fraction of the encoder's (B, width) input; in brackets what is left in the "
-                  "projections/FFN after --unpad. Padding of full-length batches over 50 batches of this size: "
-                  f"{100 * m['full_length_padding_fraction']['uneven']:.1f} % for random complete_doc blocks, "
-                  f"{100 * m['full_length_padding_fraction']['sorted']:.1f} % with fairseq's length-sorted "
-                  "batching.", ""]
+    for row_kind, results in tables.items():
+        ref = results[0]["reference"]
+        kind = ("full blocks (`--sample-break-mode none`)" if row_kind == "none"
+                else f"`complete_doc` blocks ({m['batches']})")
+        eff = "MFU" if m["peak_flops"] else "TFLOP/s"
+        lines += [f"### {kind}", "",
+                  f"| system | step ms | x {ref} | fairseq-train step ms (row / it) | FLOPs/step counted (G) | "
+                  f"formula (G) | ms/GFLOP | input tok/s | {eff} |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in results:
+            check = (f"{1e3 * r['fairseq_train_step_s']:.0f} ({r['over_fairseq_train']:.3f})"
+                     if "fairseq_train_step_s" in r else "-")
+            formula = f"{r['formula_flops_per_step'] / 1e9:.1f}" if r["formula_flops_per_step"] else "-"
+            e = f"{100 * r['mfu']:.1f} %" if r["mfu"] is not None else f"{r['achieved_tflops']:.3f}"
+            lines.append(f"| {r['label']} | {1e3 * r['step_s']:.0f} | {r['step_ratio']:.3f} | {check} | "
+                         f"{r['counted_flops_per_step'] / 1e9:.1f} | {formula} | {r['ms_per_gflop']:.2f} | "
+                         f"{r['tokens_per_s']:.0f} | {e} |")
+        lines.append("")
+    lines += ["FLOPs counted: torch.utils.flop_counter.FlopCounterMode over one whole step (forward, backward, "
+              "optimizer), SDPA on its math backend so attention is seen, padding included where a system computes "
+              "it. Formula: maelm_fairseq/analysis/flops.py on the real tokens (matmuls only). fairseq-train step: "
+              "fairseq's own epoch iterator and Trainer.train_step at the same shape, timed in the same round robin "
+              "(full blocks only: its batches have the benchmark's shape there).", ""]
     return "\n".join(lines)
 
 
-def plot(results, m, path):
+def plot(tables, m, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [r["label"] for r in results]
-    x = range(len(results))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.5))
-    a.bar(x, [1e3 * r["step_s"] for r in results], color="tab:blue")
-    a.set_xticks(list(x), labels, rotation=30, ha="right", fontsize=8)
-    a.set_ylabel("step time (ms, median)")
-    a.set_title(f"{m['device']} {m['size']} T={m['seq_len']} B={m['batch_size']} {m['dtype']}")
-    w = 0.4
-    b.bar([i - w / 2 for i in x], [r["theory_ratio"] for r in results], w, label="theoretical FLOPs ratio")
-    b.bar([i + w / 2 for i in x], [r["measured_ratio"] for r in results], w, label="measured step-time ratio")
-    b.axhline(1.0, color="gray", lw=0.8)
-    b.set_xticks(list(x), labels, rotation=30, ha="right", fontsize=8)
-    b.set_ylabel("relative to stock fairseq RoBERTa")
-    b.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 4.5), squeeze=False)
+    for ax, (row_kind, results) in zip(axes[0], tables.items()):
+        x = range(len(results))
+        ax.bar(x, [1e3 * r["step_s"] for r in results], color="tab:blue")
+        for i, r in enumerate(results):
+            ax.text(i, 1e3 * r["step_s"], f"{r['ms_per_gflop']:.1f} ms/GF", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(list(x), [r["label"] for r in results], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("step time (ms, median)")
+        ax.set_title(f"{m['device']} {m['size']} T={m['seq_len']} B={m['batch_size']} {m['dtype']}: {row_kind}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    for category in (UserWarning, FutureWarning, DeprecationWarning):  # hydra's and fairseq's, once per system
+        warnings.filterwarnings("ignore", category=category)
+    device = args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: no CUDA device visible")
+    if args.threads or device == "cpu":
+        torch.set_num_threads(args.threads or 1)
+    size = SIZES[args.size]
+    seq_len = args.seq_len or size["seq_len"]
+    batch_size = args.batch_size or size["batch"][device == "cuda"]
+    peak = args.peak_tflops * 1e12 if args.peak_tflops else None
+    if device == "cuda" and peak is None:
+        peak = next((v for k, v in PEAK_FLOPS.items() if k in torch.cuda.get_device_name()), None)
+    before = uptime()
+    data = build_data_bin(args.vocab or size["vocab"])
+    vocab = len(load_dictionary(data))
+    tables = {}
+    for row_kind in args.sample_break_mode:
+        tables[row_kind] = measure(args, size, data, row_kind, seq_len, batch_size, vocab, peak)
+        add_ratios(tables[row_kind])
+    import transformers
+
+    meta = dict(device=device, device_name=torch.cuda.get_device_name() if device == "cuda" else cpu_model(),
+                cpu_model=cpu_model(), cpu_threads=torch.get_num_threads(), torch=torch.__version__,
+                transformers=transformers.__version__, size=args.size, layers=size["layers"], dim=size["dim"],
+                ffn=size["ffn"], heads=size["heads"], seq_len=seq_len, batch_size=batch_size, vocab=vocab,
+                dtype=args.dtype, steps=args.steps, warmup=args.warmup, batches=args.batches,
+                model_args=args.model_args, peak_flops=peak, uptime_before=before, uptime_after=uptime(),
+                load_average=os.getloadavg() if hasattr(os, "getloadavg") else None)
+    table = markdown(tables, meta)
+    print("\n" + table)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out + ".json", "w") as f:
+            json.dump(dict(meta=meta, results=tables), f, indent=1)
+        with open(args.out + ".md", "w") as f:
+            f.write(table)
+        plot(tables, meta, args.out + ".png")
+        print(f"wrote {args.out}.md, .json, .png")
 
 
 if __name__ == "__main__":
