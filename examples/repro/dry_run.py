@@ -1,8 +1,8 @@
 """Run the commands `run.sh --dry-run` queued, all in this one process (fairseq is imported once), each made tiny:
 
-- every training and fine-tuning command (fairseq-train) runs 1 update on CPU with a 1-layer, 32-wide model, then
-  validates on one batch: its real flags are kept, `--bf16` is dropped and the tiny flags come last (argparse keeps
-  the last value), so fairseq's own parser checks the command line;
+- every training and fine-tuning command (fairseq-train) runs 1 update on CPU with the tiny model of
+  examples/recipes.py (1 layer, 32 wide), then validates on one batch: its real flags are kept, `--bf16` is dropped
+  and the tiny flags come last (argparse keeps the last value), so fairseq's own parser checks the command line;
 - outputs go under WORK/dry-run/ instead of WORK/{pretrain,finetune,eval,rank}/, so a dry run never leaves a
   checkpoint that a real run would take for a finished step;
 - maelm-rank ranks at most 256 tokens; mlm_loss.py runs as it is (on the tiny checkpoint).
@@ -18,9 +18,10 @@ import shlex
 import sys
 import time
 
+sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from examples.recipes import TINY  # noqa: E402
+
 OUTPUT_DIRS = ("pretrain", "finetune", "eval", "rank")
-TINY_MODEL = ["--encoder-layers", "1", "--encoder-embed-dim", "32", "--encoder-ffn-embed-dim", "64",
-              "--encoder-attention-heads", "2"]
 TINY_RUN = ["--max-update", "1", "--total-num-update", "1", "--warmup-updates", "0", "--max-valid-steps", "1",
             "--cpu", "--num-workers", "0", "--log-interval", "1"]
 TINY_BY_TASK = {"maelm": ["--tokens-per-sample", "32", "--batch-size", "4"],
@@ -41,7 +42,7 @@ def tiny(argv, work):
     argv = [in_dry_run_dir(a, work) for a in argv]
     if os.path.basename(argv[0]) == "fairseq-train":
         task = argv[argv.index("--task") + 1]
-        return [a for a in argv if a != "--bf16"] + TINY_MODEL + TINY_RUN + TINY_BY_TASK[task]
+        return [a for a in argv if a != "--bf16"] + TINY.argv() + TINY_RUN + TINY_BY_TASK[task]
     if "maelm_fairseq.analysis.rank_cli" in argv:
         return argv + ["--max-tokens", "256"]
     return argv

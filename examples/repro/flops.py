@@ -6,16 +6,21 @@ training = 3 x forward, LM head at the predicted positions only), applied to ful
 fraction p predicted, all of them <mask> (so a system with a decoder drops p * tokens from its encoder).
 
     python examples/repro/flops.py --updates 1200 --layers 4 --dim 128 --ffn 512 --vocab 8002 --tokens 128 \
-        --batch 32 --system mlm:0:0.15 --system maelm:2:0.15 --system threeml_self:2:0.5 \
-        --system threeml_cross:2:0.5:cross [--tflops 250] [--out plan.json]
+        --batch 32 --decoder-layers 2 --system mlm --system maelm --system threeml_self --system threeml_cross \
+        [--tflops 250] [--out plan.json]
 
-The first system is the reference. Prints the JSON, or with --out writes it there and prints the plan as a table.
+A system is one of SYSTEMS in examples/recipes.py (its masking rate, decoder type, whether it has a decoder);
+--decoder-layers is the depth of every decoder. The first system is the reference. Prints the JSON, or with --out
+writes it there and prints the plan as a table.
 """
 import argparse
 import importlib.util
 import json
 import sys
 from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+from examples.recipes import SYSTEMS  # noqa: E402
 
 
 def _flops_module():
@@ -33,13 +38,13 @@ _flops = _flops_module()
 Shape, train_flops = _flops.Shape, _flops.train_flops
 
 
-def system_flops_per_update(spec, layers, dim, ffn, vocab, tokens, batch):
-    """(name, training FLOPs of one update) for NAME:DECODER_LAYERS:MASK_PROB[:cross]."""
-    name, decoder_layers, p, *kind = spec.split(":")
-    decoder_layers, p = int(decoder_layers), float(p)
+def system_flops_per_update(name, decoder_layers, layers, dim, ffn, vocab, tokens, batch):
+    """(name, training FLOPs of one update) of a system of SYSTEMS; a decoder, if it has one, `decoder_layers` deep."""
+    flags = SYSTEMS[name].all_flags
+    decoder_layers = flags.get("--decoder-layers", decoder_layers)
     shape = Shape(layers=layers, dim=dim, ffn=ffn, vocab=vocab, decoder_layers=decoder_layers,
-                  decoder_type=kind[0] if kind else "self")
-    predicted = p * tokens
+                  decoder_type=flags.get("--decoder-type", "self"))
+    predicted = flags["--mask-prob"] * tokens
     return name, batch * train_flops(shape, tokens, predicted, deleted=predicted if decoder_layers else 0.0)
 
 
@@ -70,13 +75,15 @@ def main():
     parser.add_argument("--vocab", type=int, required=True)
     parser.add_argument("--tokens", type=int, required=True, help="tokens per sequence (full blocks assumed)")
     parser.add_argument("--batch", type=int, required=True, help="sequences per update")
-    parser.add_argument("--system", action="append", required=True,
-                        help="NAME:DECODER_LAYERS:MASK_PROB[:cross]; the first one is the reference")
+    parser.add_argument("--decoder-layers", type=int, required=True, help="depth of every system's decoder")
+    parser.add_argument("--system", action="append", required=True, choices=list(SYSTEMS),
+                        help="a system of examples/recipes.py; the first one is the reference")
     parser.add_argument("--tflops", type=float, help="assumed sustained TFLOP/s: adds the estimated seconds")
     parser.add_argument("--out", help="write the JSON here and print the plan as a table")
     args = parser.parse_args()
-    per_update = dict(system_flops_per_update(spec, args.layers, args.dim, args.ffn or 4 * args.dim, args.vocab,
-                                              args.tokens, args.batch) for spec in args.system)
+    ffn = args.ffn or 4 * args.dim
+    per_update = dict(system_flops_per_update(name, args.decoder_layers, args.layers, args.dim, ffn, args.vocab,
+                                              args.tokens, args.batch) for name in args.system)
     systems, runs = plan(per_update, args.updates, args.batch * args.tokens)
     total = {"runs": len(runs), "train_flops": sum(r["train_flops"] for r in runs.values()),
              "tokens": sum(r["tokens"] for r in runs.values())}

@@ -200,18 +200,19 @@ done
 
 # ---- the pretraining plan: equal updates, equal FLOPs (flops.py)
 SYSTEMS="mlm maelm threeml_self threeml_cross"
-declare -A SYS=(  # system -> model/task flags; they differ only in where [MASK] enters
-  [mlm]="--decoder-layers 0 --mask-prob 0.15"
-  [maelm]="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS --decoder-type self --mask-embedding tied --mask-prob 0.15"
-  [threeml_self]="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS --decoder-type self --mask-embedding learned --mask-prob 0.5"
-  [threeml_cross]="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS --decoder-type cross --mask-embedding learned --mask-prob 0.5"
-)
+# system -> model/task flags, from SYSTEMS in examples/recipes.py: they differ only in where [MASK] enters. A system
+# with a decoder (its recipe sets no --decoder-layers) gets the preset's depth and relative positions.
+declare -A SYS
+for sys in $SYSTEMS; do
+  read -r flags
+  [[ $flags == *--decoder-layers* ]] || flags="--decoder-layers $DEC_LAYERS --decoder-rel-pos $DECODER_REL_POS $flags"
+  SYS[$sys]=$flags
+done < <($PY examples/recipes.py flags $SYSTEMS)
 ENCODER="--arch maelm_tiny --encoder-layers $LAYERS --encoder-embed-dim $DIM --encoder-ffn-embed-dim $FFN
          --encoder-attention-heads $HEADS --rel-pos $REL_POS --rel-pos-init $REL_POS_INIT --dropout $DROPOUT --attention-dropout $DROPOUT"
 plan=("$PY" examples/repro/flops.py --updates "$UPDATES" --layers "$LAYERS" --dim "$DIM" --ffn "$FFN" --vocab "$VOCAB"
-      --tokens "$TOKENS" --batch "$BATCH" --system mlm:0:0.15 --system "maelm:$DEC_LAYERS:0.15"
-      --system "threeml_self:$DEC_LAYERS:0.5" --system "threeml_cross:$DEC_LAYERS:0.5:cross"
-      --tflops "$ASSUMED_TFLOPS" --out "$WORK/flops.json")
+      --tokens "$TOKENS" --batch "$BATCH" --decoder-layers "$DEC_LAYERS" --system mlm --system maelm
+      --system threeml_self --system threeml_cross --tflops "$ASSUMED_TFLOPS" --out "$WORK/flops.json")
 stage "plan: equal updates ($UPDATES) and equal FLOPs (the MLM run's)"
 [ $MODE = run ] || quote "${plan[@]}"
 "${plan[@]}" | sed 's/^/# /'
