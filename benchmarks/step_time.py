@@ -119,11 +119,17 @@ def parse_args(argv=None):
                    help="on full blocks (none), also time fairseq-train's own loop for every fairseq system")
     p.add_argument("--model-args", default="", help="extra fairseq-train flags for our systems (e.g. opt-in "
                                                     "speed flags), space separated")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                   help="also time each of our systems with these extra fairseq-train flags, labelled [NAME] "
+                        "(repeatable), e.g. --variant 'no dropout=--dropout 0 --attention-dropout 0'")
     p.add_argument("--peak-tflops", type=float, help="for MFU (default: from the GPU name, H100 989)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default 1 on CPU: fair under load)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", help="write OUT.md, OUT.json and OUT.png")
     args = p.parse_args(argv)
+    bad = [v for v in args.variant if "=" not in v]
+    if bad:
+        p.error(f"--variant {bad[0]!r}: give NAME=FLAGS")
     unknown = [n for n in args.systems if n not in SYSTEMS] + [n for n in args.peers if n not in PEERS]
     unknown += [k for k in args.sample_break_mode if k not in ROW_KINDS]
     if unknown:
@@ -194,7 +200,7 @@ class Runner:
         self.name, self.label, self.step_fn, self.samples, self.device = name, label, step, samples, device
         self.pad = pad
         self.formula, self.stats = formula, stats  # our FLOPs formula per batch, batch_stats per batch (ours)
-        self.times, self.i = [], 0
+        self.times, self.cpu_times, self.i = [], [], 0
 
     def step(self, sample=None):
         self.step_fn(sample if sample is not None else self.samples[self.i % len(self.samples)])
@@ -203,10 +209,11 @@ class Runner:
     def timed_step(self):
         sync = cuda_sync(self.device)
         sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         self.step()
         sync()
         self.times.append(time.perf_counter() - t0)
+        self.cpu_times.append(time.process_time() - c0)
 
 
 class CheckRunner:
@@ -268,6 +275,9 @@ def build_runners(args, size, data, row_kind, seq_len, batch_size, vocab):
         runs.append((n, system.label, extra, True))
         if args.compare_unpad and not system.stock and args.unpad != "never":
             runs.append((n, system.label + " [unpad never]", ["--unpad", "never"] + args.model_args.split(), False))
+        for variant in [] if system.stock else args.variant:
+            name, flags = variant.split("=", 1)
+            runs.append((n, f"{system.label} [{name.strip()}]", extra + flags.split(), True))
 
     def argv_of(name, extra):
         system = SYSTEMS[name]
@@ -338,7 +348,8 @@ def result(r, check, args, peak):
     counted = [counted_flops(lambda s=s: r.step(s), args.device) for s in r.samples]
     step_s = statistics.median(r.times)
     out = dict(system=r.name, label=r.label, step_s=step_s, step_s_min=min(r.times), step_s_max=max(r.times),
-               step_times=r.times, counted_flops_per_step=statistics.mean(counted),
+               step_times=r.times, cpu_s=statistics.median(r.cpu_times), cpu_times=r.cpu_times,
+               counted_flops_per_step=statistics.mean(counted),
                formula_flops_per_step=statistics.mean(r.formula) if r.formula else None)
     out["ms_per_gflop"] = 1e3 * step_s / (out["counted_flops_per_step"] / 1e9)
     out["mfu"] = out["counted_flops_per_step"] / step_s / peak if peak else None
@@ -372,6 +383,7 @@ def add_ratios(results):
     for r in results:
         r["reference"] = base["label"]
         r["step_ratio"] = r["step_s"] / base["step_s"]
+        r["cpu_ratio"] = r["cpu_s"] / base["cpu_s"]
         r["flops_ratio"] = r["counted_flops_per_step"] / base["counted_flops_per_step"]
 
 
@@ -409,10 +421,11 @@ def markdown(tables, m):
         kind = ("full blocks (`--sample-break-mode none`)" if row_kind == "none"
                 else f"`complete_doc` blocks ({m['batches']})")
         eff = "MFU" if m["peak_flops"] else "TFLOP/s"
+        cpu = m["device"] == "cpu"
         lines += [f"### {kind}", "",
                   f"| system | step ms | x {ref} | fairseq-train step ms (row / it) | FLOPs/step counted (G) | "
-                  f"formula (G) | ms/GFLOP | input tok/s | {eff} |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  f"formula (G) | ms/GFLOP | input tok/s | {eff} |" + (" CPU ms (x ref) |" if cpu else ""),
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if cpu else "")]
         for r in results:
             check = (f"{1e3 * r['fairseq_train_step_s']:.0f} ({r['over_fairseq_train']:.3f})"
                      if "fairseq_train_step_s" in r else "-")
@@ -420,13 +433,16 @@ def markdown(tables, m):
             e = f"{100 * r['mfu']:.1f} %" if r["mfu"] is not None else f"{r['achieved_tflops']:.3f}"
             lines.append(f"| {r['label']} | {1e3 * r['step_s']:.0f} | {r['step_ratio']:.3f} | {check} | "
                          f"{r['counted_flops_per_step'] / 1e9:.1f} | {formula} | {r['ms_per_gflop']:.2f} | "
-                         f"{r['tokens_per_s']:.0f} | {e} |")
+                         f"{r['tokens_per_s']:.0f} | {e} |"
+                         + (f" {1e3 * r['cpu_s']:.0f} ({r['cpu_ratio']:.3f}) |" if cpu else ""))
         lines.append("")
     lines += ["FLOPs counted: torch.utils.flop_counter.FlopCounterMode over one whole step (forward, backward, "
               "optimizer), SDPA on its math backend so attention is seen, padding included where a system computes "
               "it. Formula: maelm_fairseq/analysis/flops.py on the real tokens (matmuls only). fairseq-train step: "
               "fairseq's own epoch iterator and Trainer.train_step at the same shape, timed in the same round robin "
-              "(full blocks only: its batches have the benchmark's shape there).", ""]
+              "(full blocks only: its batches have the benchmark's shape there). CPU ms: the process's CPU time per "
+              "step (median; one thread, so the compute itself, less sensitive to other jobs than the wall-clock "
+              "step).", ""]
     return "\n".join(lines)
 
 

@@ -11,8 +11,8 @@ from maelm_fairseq.models.maelm import MaelmModel
 # the flags MaelmModel.add_args adds to RoBERTa's, and the RoBERTa ones our architectures set
 OUR_MODEL_FLAGS = ["--decoder-layers", "--decoder-type", "--decoder-embed-dim", "--decoder-ffn-embed-dim",
                    "--decoder-attention-heads", "--decoder-dropout", "--mask-embedding", "--rel-pos", "--rel-pos-bins",
-                   "--max-rel-pos", "--rel-pos-init", "--decoder-rel-pos", "--unpad", "--pooling", "--encoder-layers",
-                   "--encoder-embed-dim", "--max-positions"]
+                   "--max-rel-pos", "--rel-pos-init", "--decoder-rel-pos", "--unpad", "--pooling", "--fast-dropout",
+                   "--encoder-layers", "--encoder-embed-dim", "--max-positions"]
 TASK_DEFAULTS = {"--sample-break-mode": "complete_doc", "--tokens-per-sample": "512", "--mask-prob": "0.15",
                  "--leave-unmasked-prob": "0.0", "--random-token-prob": "0.0", "--shorten-method": "random_crop",
                  "--masking": "batched"}

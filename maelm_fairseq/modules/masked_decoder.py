@@ -9,6 +9,7 @@ Input gets the decoder's own learned positions and embedding LayerNorm; padding 
 import torch.nn as nn
 from fairseq.modules import LayerNorm
 
+from .fast_dropout import FastDropout
 from .relative_position import RelativePositionBias
 from .transformer_layer import Layout, TransformerLayer, unpad_wanted
 
@@ -21,11 +22,12 @@ class MaskedDecoder(nn.Module):
         self.cross = args.decoder_type == "cross"
         self.embed_positions = nn.Embedding(args.max_positions + padding_idx + 1, dim, padding_idx)
         self.layernorm_embedding = LayerNorm(dim)
-        self.dropout = nn.Dropout(args.decoder_dropout)
+        fast_dropout = bool(getattr(args, "fast_dropout", 0))
+        self.dropout = FastDropout(args.decoder_dropout) if fast_dropout else nn.Dropout(args.decoder_dropout)
         self.layers = nn.ModuleList(
             TransformerLayer(dim, args.decoder_ffn_embed_dim, args.decoder_attention_heads, args.decoder_dropout,
                              args.decoder_dropout, args.decoder_dropout, args.activation_fn,
-                             cross_attention=self.cross, memory_dim=dim)
+                             cross_attention=self.cross, memory_dim=dim, fast_dropout=fast_dropout)
             for _ in range(args.decoder_layers)
         )
         self.unpad = getattr(args, "unpad", "auto")

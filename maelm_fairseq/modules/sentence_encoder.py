@@ -10,6 +10,7 @@ import torch.nn as nn
 from fairseq import utils
 from fairseq.modules import LayerNorm
 
+from .fast_dropout import FastDropout
 from .relative_position import RelativePositionBias
 from .transformer_layer import Layout, TransformerLayer, unpad_wanted
 
@@ -23,10 +24,12 @@ class SentenceEncoder(nn.Module):
         # fairseq's learned positions: row padding_idx + 1 + i holds position i, padding rows stay at padding_idx.
         self.embed_positions = nn.Embedding(args.max_positions + self.padding_idx + 1, dim, self.padding_idx)
         self.layernorm_embedding = LayerNorm(dim)
-        self.dropout = nn.Dropout(args.dropout)
+        fast_dropout = bool(getattr(args, "fast_dropout", 0))  # --fast-dropout (modules/fast_dropout.py)
+        self.dropout = FastDropout(args.dropout) if fast_dropout else nn.Dropout(args.dropout)
         self.layers = nn.ModuleList(
             TransformerLayer(dim, args.encoder_ffn_embed_dim, args.encoder_attention_heads, args.dropout,
-                             args.attention_dropout, args.activation_dropout, args.activation_fn)
+                             args.attention_dropout, args.activation_dropout, args.activation_fn,
+                             fast_dropout=fast_dropout)
             for _ in range(args.encoder_layers)
         )
         self.rel_pos_bias = (

@@ -13,15 +13,19 @@ import torch.nn.functional as F
 from fairseq import utils
 from fairseq.modules import LayerNorm
 
+from .fast_dropout import FastDropout, attention_with_fast_dropout, use_fast_attention_dropout
+
 
 class Attention(nn.Module):
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float, kv_dim: Optional[int] = None):
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float, kv_dim: Optional[int] = None,
+                 fast_dropout: bool = False):
         super().__init__()
         if embed_dim % num_heads:
             raise ValueError(f"embedding dim {embed_dim} is not divisible by {num_heads} attention heads")
         kv_dim = kv_dim or embed_dim
         self.num_heads = num_heads
         self.dropout = dropout
+        self.fast_dropout = fast_dropout  # --fast-dropout: attention dropout on CPU without SDPA's math path
         self.q_proj = nn.Linear(embed_dim, embed_dim)
         self.k_proj = nn.Linear(kv_dim, embed_dim)
         self.v_proj = nn.Linear(kv_dim, embed_dim)
@@ -41,7 +45,7 @@ class Attention(nn.Module):
         dropout = self.dropout if self.training else 0.0
         if q_pack is None:
             q, k, v = self._heads(q), self._heads(k), self._heads(v)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+            out = self._attend(q, k, v, bias, dropout)
             return self.out_proj(out.transpose(1, 2).flatten(2))
         if bias is None and dropout == 0.0 and use_varlen(q):
             h = self.num_heads
@@ -52,20 +56,26 @@ class Attention(nn.Module):
         pad_bias = kv_pack.padding_bias(q.dtype)
         bias = pad_bias if bias is None else (bias if pad_bias is None else bias + pad_bias)
         q, k, v = self._heads(q_pack.unpack(q)), self._heads(kv_pack.unpack(k)), self._heads(kv_pack.unpack(v))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+        out = self._attend(q, k, v, bias, dropout)
         return self.out_proj(q_pack.pack(out.transpose(1, 2).flatten(2)))
+
+    def _attend(self, q, k, v, bias, dropout):
+        if use_fast_attention_dropout(self.fast_dropout, q, dropout):
+            return attention_with_fast_dropout(q, k, v, bias, dropout)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
 
 
 class TransformerLayer(nn.Module):
     """Self-attention (+ optional cross-attention) + FFN, each followed by dropout, residual and LayerNorm."""
 
     def __init__(self, embed_dim, ffn_dim, num_heads, dropout, attention_dropout, activation_dropout,
-                 activation_fn="gelu", cross_attention=False, memory_dim=None):
+                 activation_fn="gelu", cross_attention=False, memory_dim=None, fast_dropout=False):
         super().__init__()
-        self.self_attn = Attention(embed_dim, num_heads, attention_dropout)
+        self.self_attn = Attention(embed_dim, num_heads, attention_dropout, fast_dropout=fast_dropout)
         self.self_attn_layer_norm = LayerNorm(embed_dim)
         if cross_attention:
-            self.encoder_attn = Attention(embed_dim, num_heads, attention_dropout, kv_dim=memory_dim)
+            self.encoder_attn = Attention(embed_dim, num_heads, attention_dropout, kv_dim=memory_dim,
+                                          fast_dropout=fast_dropout)
             self.encoder_attn_layer_norm = LayerNorm(embed_dim)
         else:
             self.encoder_attn = None
@@ -73,8 +83,9 @@ class TransformerLayer(nn.Module):
         self.fc2 = nn.Linear(ffn_dim, embed_dim)
         self.final_layer_norm = LayerNorm(embed_dim)
         self.activation_fn = utils.get_activation_fn(activation_fn)
-        self.dropout = nn.Dropout(dropout)
-        self.activation_dropout = nn.Dropout(activation_dropout)
+        dropout_module = FastDropout if fast_dropout else nn.Dropout
+        self.dropout = dropout_module(dropout)
+        self.activation_dropout = dropout_module(activation_dropout)
 
     def forward(self, x, bias=None, memory=None, memory_bias=None, pack=None, memory_pack=None):
         """x (B, T, C), or (N, C) packed real tokens with `pack` (then memory is (M, C) with `memory_pack`)."""
