@@ -23,7 +23,6 @@ import argparse
 import shlex
 import sys
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -34,23 +33,23 @@ class Recipe:
     papers do not give."""
     name: str
     title: str
-    flags: dict
-    notes: tuple = ()
-    base: Optional["Recipe"] = None
+    flags: dict[str, object]
+    notes: tuple[str, ...] = ()
+    base: "Recipe | None" = None
 
     @property
-    def all_flags(self):
+    def all_flags(self) -> dict[str, object]:
         """The base's flags, then this recipe's: a flag both set keeps the base's place and takes this value."""
         return {**(self.base.all_flags if self.base else {}), **self.flags}
 
     def __getitem__(self, flag):
         return self.all_flags[flag]
 
-    def __or__(self, flags):
+    def __or__(self, flags: dict[str, object]) -> "Recipe":
         """This recipe with `flags` on top (a run's own values: seed, paths, the user's overrides)."""
         return Recipe(self.name, self.title, dict(flags), self.notes, base=self)
 
-    def argv(self):
+    def argv(self) -> list[str]:
         out = []
         for flag, value in self.all_flags.items():
             if value is True:
@@ -58,6 +57,11 @@ class Recipe:
             elif value is not None:
                 out += [flag, str(value)]
         return out
+
+
+def options(**values):
+    """Keyword arguments as flags: lr="1e-4" -> {"--lr": "1e-4"}."""
+    return {"--" + key.replace("_", "-"): value for key, value in values.items()}
 
 
 # ---- the smallest model: a 1-layer, 32-wide encoder (a decoder takes the encoder's widths unless told otherwise);
@@ -95,8 +99,7 @@ LARGE_LR = "peak lr for large: NOT FOUND; chosen 1e-4 (half the base value, for 
 
 def paper_row(name, title, family, arch, updates, notes, **values):
     """One row: a registered --arch (named as the row), its budget and its values over its family's."""
-    flags = {"--arch": arch, "--total-num-update": updates, "--max-update": updates}
-    flags.update({"--" + key.replace("_", "-"): value for key, value in values.items()})
+    flags = {"--arch": arch, "--total-num-update": updates, "--max-update": updates, **options(**values)}
     return Recipe(name, title, flags, notes, base=family)
 
 
@@ -229,8 +232,7 @@ COLLAPSE_LARGE_CORPUS = "corpus 531k tokens"  # the one run on the larger corpus
 
 
 def collapse_run(name, changed, **values):
-    return Recipe(name, changed, {"--" + key.replace("_", "-"): value for key, value in values.items()},
-                  base=COLLAPSED)
+    return Recipe(name, changed, options(**values), base=COLLAPSED)
 
 
 COLLAPSE_RUNS = [
