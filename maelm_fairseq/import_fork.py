@@ -221,6 +221,7 @@ def build_checkpoint(weights, vocab, arch, flags, tokens_per_sample, path):
     from fairseq.dataclass.utils import convert_namespace_to_omegaconf
     from omegaconf import OmegaConf
 
+    from . import tasks  # noqa: F401  (registers task and criterion maelm, which the argv below names)
     from .models.maelm import MaelmModel
     from .pretrain.task import MaelmConfig, MaelmTask
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from fairseq.data import Dictionary
 
+import maelm_fairseq.tasks  # noqa: F401  (as --user-dir: registers, and Dictionary.load reads repository dict.txt)
 from helpers import TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_pieces, write_pieces_dict, write_repository_data_bin, write_repository_pair_bin
 from maelm_fairseq.import_fork import arch_and_flags, import_checkpoint, main
