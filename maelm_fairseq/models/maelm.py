@@ -55,9 +55,12 @@ class MaelmEncoder(RobertaEncoder):
     def build_encoder(self, args, dictionary, embed_tokens):
         return SentenceEncoder(args, embed_tokens)
 
-    def forward(self, src_tokens, features_only=False, return_all_hiddens=False, masked_tokens=None, **unused):
+    def forward(self, src_tokens, features_only=False, return_all_hiddens=False, masked_tokens=None,
+                project_to_vocab=True, **unused):
         """features_only: encoder features of `src_tokens` as given (B, T, C), as RoBERTa.
-        Otherwise: logits (N, V) at `masked_tokens` (all positions if None)."""
+        Otherwise: logits (N, V) at `masked_tokens` (all positions if None); with project_to_vocab=False the LM
+        head's features (N, C) before its tied output projection, for a criterion that fuses that projection with
+        its loss (criterion maelm --fused-head-loss)."""
         if not features_only and self.lm_head is None:
             raise UserInputError(f"--task: not a masked-LM task, so the maelm model was built without its LM head "
                                  f"(the encoder alone) and cannot predict tokens — pretrain with --task maelm (or "
@@ -69,16 +72,24 @@ class MaelmEncoder(RobertaEncoder):
                 if "<mask>" in self.dictionary.indices:
                     real = real & src_tokens.ne(self.dictionary.index("<mask>"))
                 extra = replace(extra, encoder_out=x, encoder_real=real)  # for the criterion's collapse indicator
-                x = self.output_layer(x, masked_tokens=masked_tokens)
+                x = self.output_layer(x, masked_tokens=masked_tokens, project_to_vocab=project_to_vocab)
             return x, extra
-        return self.masked_forward(src_tokens, masked_tokens, return_all_hiddens)
+        return self.masked_forward(src_tokens, masked_tokens, return_all_hiddens, project_to_vocab)
 
     def extract_features(self, src_tokens, return_all_hiddens=False, **unused):
         x, states = self.sentence_encoder(src_tokens, return_all_hiddens=return_all_hiddens)
         encoder_tokens = src_tokens.ne(self.dictionary.pad()).sum()
         return x, ModelExtra(fairseq_inner_states(states, return_all_hiddens), encoder_tokens)
 
-    def masked_forward(self, src_tokens, masked_tokens, return_all_hiddens):
+    def output_layer(self, features, masked_tokens=None, project_to_vocab=True, **unused):
+        if project_to_vocab:
+            return self.lm_head(features, masked_tokens)
+        head = self.lm_head  # RobertaLMHead.forward up to its output projection
+        if masked_tokens is not None:
+            features = features[masked_tokens, :]
+        return head.layer_norm(head.activation_fn(head.dense(features)))
+
+    def masked_forward(self, src_tokens, masked_tokens, return_all_hiddens, project_to_vocab=True):
         pad = self.dictionary.pad()
         pad_mask = src_tokens.eq(pad)
         is_mask = src_tokens.eq(self.mask_idx)
@@ -97,7 +108,7 @@ class MaelmEncoder(RobertaEncoder):
         x = self.decoder(full, positions, pad_mask, memory, enc_pad)
         extra = ModelExtra(fairseq_inner_states(states, return_all_hiddens), encoder_tokens=keep.sum(),
                            encoder_out=enc_out, encoder_real=~enc_pad)
-        return self.output_layer(x, masked_tokens=masked_tokens), extra
+        return self.output_layer(x, masked_tokens=masked_tokens, project_to_vocab=project_to_vocab), extra
 
 
 def fairseq_inner_states(states, return_all_hiddens):

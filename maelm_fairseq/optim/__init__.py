@@ -1,0 +1,1 @@
+"""Optimizers registered with fairseq (`--optimizer NAME`): torch_adamw.py."""
