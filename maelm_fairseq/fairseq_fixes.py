@@ -35,6 +35,12 @@ scheduler, each with its default. fairseq answers `--help` in the first of its t
 of what the command line chose, so `fairseq-train --arch maelm_base --help` lists none of the model's flags, and no
 help shows defaults. The wrapper parses once without `--help` (which adds every flag to the parser), fills the model
 flags' defaults with what the `--arch` sets, and prints the help with the defaults.
+
+7. `--bf16` on a GPU. fairseq's legacy parser turns `--bf16` into `--tpu` (options.py: "use bfloat16; implies
+--tpu"), so `fairseq-train --bf16` on a CUDA machine asks torch_xla for a TPU device and dies, and fairseq's
+`masked_lm` criterion takes its TPU branch (the LM head on every position). Wrapped, `--tpu` stays off unless the
+command line gives it; `--bf16` then means what it says: bf16 weights and activations with fp32 master weights
+(fairseq's FP16Optimizer, no loss scaling), on the GPU or, for tests, the CPU.
 """
 import argparse
 import contextlib
@@ -200,6 +206,22 @@ def with_full_help(parse_args_and_arch):
     return wrapper
 
 
+def bf16_without_tpu(parse_args_and_arch):
+    """`options.parse_args_and_arch` that keeps `--tpu` off under `--bf16` unless asked for (7. above)."""
+
+    def wrapper(parser, input_args=None, parse_known=False, suppress_defaults=False, modify_parser=None):
+        result = parse_args_and_arch(parser, input_args, parse_known, suppress_defaults, modify_parser)
+        args = result[0] if parse_known else result
+        argv = sys.argv[1:] if input_args is None else list(input_args)
+        if getattr(args, "bf16", False) and "--tpu" not in argv:
+            args.tpu = False
+        return result
+
+    wrapper.maelm_bf16_wrapped = True
+    wrapper.maelm_wrapped = getattr(parse_args_and_arch, "maelm_wrapped", False)  # install() stays idempotent
+    return wrapper
+
+
 def install():
     if PathManager.copy is not atomic_copy:
         PathManager.copy = staticmethod(atomic_copy)
@@ -211,5 +233,7 @@ def install():
         Dictionary.add_from_file = wrap_add_from_file(Dictionary.add_from_file)
     if not getattr(options.parse_args_and_arch, "maelm_wrapped", False):
         options.parse_args_and_arch = with_full_help(options.parse_args_and_arch)
+    if not getattr(options.parse_args_and_arch, "maelm_bf16_wrapped", False):
+        options.parse_args_and_arch = bf16_without_tpu(options.parse_args_and_arch)
     if distributed_fairseq_model.DistributedDataParallel is not CpuAwareDistributedDataParallel:
         distributed_fairseq_model.DistributedDataParallel = CpuAwareDistributedDataParallel

@@ -3,7 +3,8 @@ same command line builds the same model, criterion and optimizer, its first batc
 benchmark's fairseq-train check, and its `Trainer.train_step` does the same FLOPs on the same batch as the
 benchmark's step (benchmarks/fairseq_step.py). The FLOPs also equal our formula on full
 blocks, so a criterion that projects every position through the LM head (the harness's 1.6x of issue 20: fairseq's
-masked_lm criterion built outside a config runs its TPU branch) fails here. Nothing is timed."""
+masked_lm criterion built outside a config runs its TPU branch; fairseq's own --bf16 did the same by implying --tpu,
+fairseq_fixes.py 7.) fails here. Nothing is timed."""
 import copy
 import importlib.util
 import os
@@ -64,14 +65,15 @@ def classes(trainer):
             type(getattr(trainer.optimizer, "optimizer", None)))
 
 
-@pytest.mark.parametrize("arch,stock,mask_prob,decoder_layers",
-                         [("roberta", True, 0.15, 0), ("maelm_roberta_base", False, 0.15, 0),
-                          ("threeml_self_base", False, 0.5, 2)])
+@pytest.mark.parametrize("arch,stock,mask_prob,decoder_layers,dtype",
+                         [("roberta", True, 0.15, 0, "fp32"), ("maelm_roberta_base", False, 0.15, 0, "fp32"),
+                          ("threeml_self_base", False, 0.5, 2, "fp32"),
+                          ("roberta", True, 0.15, 0, "bf16")])  # gpu_check's precision: --bf16, here on the CPU
 def test_benchmark_step_is_fairseq_train_step(word_data_bin, monkeypatch, tmp_path, arch, stock, mask_prob,
-                                              decoder_layers):
+                                              decoder_layers, dtype):
     fairseq_step = benchmark_module("fairseq_step")
     argv = fairseq_step.train_argv(str(word_data_bin), arch, mask_prob=mask_prob, stock=stock,
-                                   sample_break_mode="none", **TINY)
+                                   sample_break_mode="none", dtype=dtype, **TINY)
     calls = run_fairseq_train(argv + ["--max-update", "1", "--save-dir", str(tmp_path)], monkeypatch)
     assert len(calls) == 1
     seen = calls[0]
@@ -93,3 +95,15 @@ def test_benchmark_step_is_fairseq_train_step(word_data_bin, monkeypatch, tmp_pa
     vocab = len(bench.task.source_dictionary)
     shape = Shape(TINY["layers"], TINY["dim"], TINY["ffn"], vocab, decoder_layers)
     assert seen["flops"] == batch_train_flops(shape, [TINY["seq_len"]] * TINY["batch_size"], predicted, deleted)
+
+
+def test_bf16_does_not_imply_tpu():
+    """fairseq_fixes 7.: --bf16 alone keeps --tpu off (fairseq 0.12.2 turned it on); --tpu given stays on."""
+    from fairseq import options
+
+    import maelm_fairseq
+
+    argv = ["unused", "--user-dir", maelm_fairseq.__path__[0], "--task", "maelm", "--arch", "maelm_tiny", "--bf16"]
+    args = options.parse_args_and_arch(options.get_training_parser(), argv)
+    assert args.bf16 and not args.tpu
+    assert options.parse_args_and_arch(options.get_training_parser(), argv + ["--tpu"]).tpu

@@ -13,7 +13,8 @@ PACKAGE = "maelm_fairseq"
 # is in the layer of the longest entry its dotted path starts with, so a command inside a lower folder is named here.
 LAYERS = (
     ("foundation", ("", "errors")),  # imports nothing of ours
-    ("building blocks", ("data", "modules", "fairseq_fixes", "analysis")),  # readers, layers, patches, rank math
+    # readers, layers, optimizers, patches, rank math
+    ("building blocks", ("data", "modules", "optim", "fairseq_fixes", "analysis")),
     ("model", ("models",)),
     ("features", ("pretrain", "glue", "squad")),  # each: its task and/or criterion, and what only it uses
     ("registration", ("tasks",)),  # what fairseq's --user-dir loader imports: registers the layers below
