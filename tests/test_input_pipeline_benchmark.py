@@ -43,5 +43,11 @@ def test_gpu_check_dry_run(tmp_path):
     for test in ("test_varlen_attention_on_gpu_matches_padded", "test_half_precision_forward_backward_on_gpu",
                  "test_loss_scaler_backs_off_on_overflow_and_recovers[cuda]"):
         assert test in report  # the CUDA-only tests are found
-    assert "| fairseq roberta (stock) |" in report and "| 3ML_self p=0.5 dec2 |" in report  # step-time table
+    # the peer comparison: every system, both row kinds, bf16 through fairseq-train's --bf16, MFU for every row
+    step_time = report[report.index("## Step time"):report.index("## Input pipeline")]
+    for row in ("fairseq roberta (stock)", "maelm_mlm", "3ML_self p=0.5 dec2", "3ML_self p=0.5 dec2 [speed flags]",
+                "HF ModernBERT (sparse pred.)", "HF RoBERTa"):
+        assert step_time.count(f"| {row} |") == 2, row
+    assert "full blocks (`--sample-break-mode none`)" in step_time and "`complete_doc` blocks" in step_time
+    assert "| MFU |" in step_time and ", bf16;" in step_time
     assert "ours / fairseq" in report and "workers ours" in report  # input-pipeline tables
