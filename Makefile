@@ -8,4 +8,4 @@ demo: install
 	bash examples/tiny/run.sh
 
 test: install
-	.venv/bin/python -m pytest tests -q -ra --durations=15
+	.venv/bin/python -m pytest tests -q -ra --durations=15 -n 2 --dist loadfile

@@ -80,7 +80,7 @@ say "installing fairseq's runtime dependencies, and ours (hydra-core 1.3 / omega
 # TensorBoard (pip install tensorboard, on any machine).
 "${PIP[@]}" --no-warn-conflicts "hydra-core==1.3.2" "omegaconf==2.3.0" "numpy<2" "bitarray<3" \
     cffi cython regex "sacrebleu>=1.4.12" tqdm "sacremoses==0.2.0" "sentencepiece>=0.2" \
-    "pytest>=7" "matplotlib>=3.7" "transformers>=5" "tensorboardX>=2.6,<3"
+    "pytest>=7" "pytest-xdist>=3" "matplotlib>=3.7" "transformers>=5" "tensorboardX>=2.6,<3"
 
 # fastBPE's sdist carries a 2019 Cython output that includes <longintrepr.h> (gone in 3.11); its setup.py
 # re-cythonizes when Cython is importable, so build it in the venv rather than in isolation.

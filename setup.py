@@ -25,7 +25,7 @@ setup(
         "tensorboardX>=2.6,<3",  # the writer behind fairseq's --tensorboard-logdir
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "pytest-xdist>=3"],
         "hf": ["transformers>=5"],  # the exported modeling code (maelm-export-hf) is written for transformers 5
     },
     entry_points={

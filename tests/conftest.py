@@ -1,11 +1,20 @@
 """Fixtures and hooks only; the helpers the tests share are in helpers.py."""
-import pytest
+import os
 
-from helpers import run_cli
+# `make test` runs two pytest-xdist workers, one per core: torch's default of one thread per core in each would
+# put four busy threads on two cores. Set before anything imports torch (subprocesses inherit it).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+from helpers import run_cli  # noqa: E402
 
 # The fine-tuning fixtures, registered here so that each is built once per session: a test module that imports
 # them itself gets its own copies, built again for that module.
-from finetune_fixtures import pair_data_bin, pretrained_checkpoint, sp_data_bin, squad_data, squad_run  # noqa: F401
+from finetune_fixtures import (  # noqa: F401,E402
+    pair_data_bin, pretrained_checkpoint, sp_data_bin, squad_data, squad_run)
 
 
 def pytest_configure(config):
