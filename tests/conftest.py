@@ -1,15 +1,15 @@
 """Fixtures and hooks only; the helpers the tests share are in helpers.py."""
 import os
 
+import pytest
+
+from helpers import CPU_ENV, run_cli  # imports no torch
+
 # `make test` runs two pytest-xdist workers, one per core: torch's default of one thread per core in each would
 # put four busy threads on two cores. Set before anything imports torch (subprocesses inherit it).
 if "PYTEST_XDIST_WORKER" in os.environ:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("MKL_NUM_THREADS", "1")
-
-import pytest  # noqa: E402
-
-from helpers import run_cli  # noqa: E402
+    for name, value in CPU_ENV.items():
+        os.environ.setdefault(name, value)
 
 # The fine-tuning fixtures, registered here so that each is built once per session: a test module that imports
 # them itself gets its own copies, built again for that module.

@@ -15,12 +15,9 @@ import sys
 
 import pytest
 
-from helpers import REPO, TINY_TRAIN, run_cli
+from helpers import CPU_ENV, REPO, TINY_TRAIN, run_cli
 from maelm_fairseq.data.demo_corpus import topic_pairs
 
-# One thread per process and no loader workers (TINY_TRAIN): on 2 shared cores, torch's default threads made
-# fine-tuning about 5x slower.
-CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 PRETRAIN_UPDATES = 50
 SQUAD_JSON = os.path.join(REPO, "tests", "fixtures", "squad_v2_tiny.json")
 SQUAD_TRAIN = ["--user-dir", "maelm_fairseq", "--task", "maelm_squad", "--criterion", "maelm_squad",

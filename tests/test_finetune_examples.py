@@ -4,8 +4,7 @@ import re
 import subprocess
 import sys
 
-from finetune_fixtures import CPU_ENV
-from helpers import REPO
+from helpers import CPU_ENV, REPO
 
 GLUE = os.path.join(REPO, "examples", "glue", "run.py")
 SQUAD = os.path.join(REPO, "examples", "squad", "run.sh")

@@ -3,8 +3,7 @@ the decoder is dropped, the classification head is built, loading is strict; the
 (or Pearson/Spearman) per validation; the fine-tuned checkpoint reloads."""
 import pytest
 
-from finetune_fixtures import CPU_ENV
-from helpers import logged_values, run_cli
+from helpers import CPU_ENV, logged_values, run_cli
 from maelm_fairseq.evaluation import training_log
 
 FINETUNE = ["--user-dir", "maelm_fairseq", "--task", "sentence_prediction", "--arch", "maelm_tiny",

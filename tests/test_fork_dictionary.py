@@ -10,13 +10,12 @@ import torch
 from fairseq.data import Dictionary
 from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
 
-from helpers import TINY_TRAIN, logged_values, run_cli
+from helpers import CPU_ENV, TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_ids, repository_pieces, write_pieces_dict, write_repository_data_bin
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 from maelm_fairseq.squad.task import SquadConfig, SquadTask
 
-CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def assert_repository_semantics(dictionary, mask_idx, pieces):

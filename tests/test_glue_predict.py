@@ -6,8 +6,7 @@ import shutil
 
 import pytest
 
-from finetune_fixtures import CPU_ENV
-from helpers import run_cli
+from helpers import CPU_ENV, run_cli
 from maelm_fairseq.glue.predict_cli import submission_score
 from preprocess.glue import prepare_glue
 

@@ -18,13 +18,12 @@ import torch.nn.functional as F
 from fairseq.data import Dictionary
 
 import maelm_fairseq.tasks  # noqa: F401  (as --user-dir: registers, and Dictionary.load reads repository dict.txt)
-from helpers import TINY_TRAIN, logged_values, run_cli
+from helpers import CPU_ENV, TINY_TRAIN, logged_values, run_cli
 from fork_fixtures import repository_pieces, write_pieces_dict, write_repository_data_bin, write_repository_pair_bin
 from maelm_fairseq.import_fork import arch_and_flags, import_checkpoint, main
 from maelm_fairseq.models.maelm import MaelmModel
 from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 
-CPU_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 DIM, HEADS, FFN, LAYERS, DECODER_LAYERS = 32, 4, 64, 2, 1
 ROWS, BINS, MAX_REL = 40, 32, 64  # 40 positions: the table's farthest bucket (14) is below bins/2 - 1 (15)
 

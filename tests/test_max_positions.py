@@ -7,8 +7,7 @@ import shutil
 import pytest
 import torch
 
-from helpers import TINY_TRAIN, run_cli
-from finetune_fixtures import CPU_ENV
+from helpers import CPU_ENV, TINY_TRAIN, run_cli
 from maelm_fairseq.errors import UserInputError
 from model_factory import TINY, build, finetuning_task, pretraining_task
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from fairseq.data import Dictionary, data_utils
 
-from finetune_fixtures import CPU_ENV
-from helpers import logged_values, record_workers, run_cli
+from helpers import CPU_ENV, logged_values, record_workers, run_cli
 from preprocess.labelled import prepare_labelled
 from preprocess.labelled.stratify import stratified_sample
 from preprocess.tokenizers import load_tokenizer

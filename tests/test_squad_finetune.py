@@ -6,8 +6,8 @@ import pytest
 import torch
 from fairseq import metrics
 
-from finetune_fixtures import CPU_ENV, SQUAD_V2_METRICS
-from helpers import logged_values, run_cli
+from finetune_fixtures import SQUAD_V2_METRICS
+from helpers import CPU_ENV, logged_values, run_cli
 from maelm_fairseq.errors import UserInputError
 from maelm_fairseq.evaluation import training_log
 from maelm_fairseq.squad.criterion import SquadCriterion
