@@ -46,8 +46,7 @@ PEERS=(--systems roberta,maelm_mlm,threeml_self --peers modernbert,roberta-hf --
        --variant "speed flags=--fused-head-loss --optimizer torch_adamw")
 if [ "$DRY_RUN" = 1 ]; then
     TEST_CMD=("$PYTHON" -m pytest tests -m cuda --collect-only -q)
-    STEP_CMD=("$PYTHON" benchmarks/step_time.py --device cpu --size 6x256 --steps 1 --warmup 0 --batch-size 2
-              --seq-len 32 --vocab 500 "${PEERS[@]}" --out "$OUT.step_time")
+    STEP_CMD=("$PYTHON" benchmarks/step_time.py --device cpu --size tiny --steps 1 --warmup 0 "${PEERS[@]}" --out "$OUT.step_time")
     PIPE_CMD=("$PYTHON" benchmarks/input_pipeline.py --quick --seq-lens 512 --mask-probs 0.5 --workers 1,2
               --out "$OUT.input_pipeline")
 else

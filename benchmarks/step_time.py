@@ -43,6 +43,8 @@ SIZES = {  # layers, dim, ffn, heads, default seq len, default batch (CPU, GPU),
     "6x384": dict(layers=6, dim=384, ffn=1536, heads=6, seq_len=256, batch=(8, 64), vocab=24576),
     # a smaller one with the same LM-head share of an MLM step's FLOPs (10.4 % vs 10.9 % at 6x384)
     "6x256": dict(layers=6, dim=256, ffn=1024, heads=4, seq_len=256, batch=(8, 64), vocab=16384),
+    # the dry runs' (benchmarks/gpu_check.sh --dry-run, tests): every code path, no meaningful timing
+    "tiny": dict(layers=2, dim=64, ffn=128, heads=2, seq_len=32, batch=(2, 2), vocab=500),
     "base": dict(layers=12, dim=768, ffn=3072, heads=12, seq_len=512, batch=(4, 32), vocab=50265),
     "large": dict(layers=24, dim=1024, ffn=4096, heads=16, seq_len=512, batch=(2, 16), vocab=50265),
 }

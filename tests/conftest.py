@@ -14,7 +14,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 # The fine-tuning fixtures, registered here so that each is built once per session: a test module that imports
 # them itself gets its own copies, built again for that module.
 from finetune_fixtures import (  # noqa: F401,E402
-    pair_data_bin, pretrained_checkpoint, sp_data_bin, squad_data, squad_run)
+    built_once, pair_data_bin, pretrained_checkpoint, sp_data_bin, squad_data, squad_run)
 
 
 def pytest_configure(config):
@@ -28,12 +28,13 @@ def word_data_bin(tmp_path_factory):
     """The pydoc-topics corpus, lower-cased word tokens, binarized with fairseq-preprocess (vocab capped at 2000)."""
     from maelm_fairseq.data.demo_corpus import word_tokens, write_pretraining_corpus
 
-    root = tmp_path_factory.mktemp("corpus")
-    write_pretraining_corpus(str(root))
-    for split in ("train", "valid"):
-        with open(root / f"{split}.txt") as src, open(root / f"{split}.tok", "w") as out:
-            for line in src:
-                out.write(word_tokens(line) + "\n")
-    run_cli(["fairseq-preprocess", "--only-source", "--trainpref", root / "train.tok", "--validpref",
-             root / "valid.tok", "--destdir", root / "bin", "--nwordssrc", 2000, "--workers", 2])
-    return root / "bin"
+    def build(root):
+        write_pretraining_corpus(str(root))
+        for split in ("train", "valid"):
+            with open(root / f"{split}.txt") as src, open(root / f"{split}.tok", "w") as out:
+                for line in src:
+                    out.write(word_tokens(line) + "\n")
+        run_cli(["fairseq-preprocess", "--only-source", "--trainpref", root / "train.tok", "--validpref",
+                 root / "valid.tok", "--destdir", root / "bin", "--nwordssrc", 2000, "--workers", 2])
+
+    return built_once(tmp_path_factory, "word_corpus", build) / "bin"

@@ -13,8 +13,8 @@ from helpers import REPO
 def test_step_time_smoke(tmp_path):
     out = tmp_path / "st"
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "benchmarks", "step_time.py"), "--size", "6x256", "--steps", "1",
-         "--warmup", "0", "--batch-size", "2", "--seq-len", "32", "--vocab", "500",
+        [sys.executable, os.path.join(REPO, "benchmarks", "step_time.py"), "--size", "tiny", "--steps", "1",
+         "--warmup", "0",
          "--systems", "maelm_mlm,threeml_self", "--peers", "modernbert,roberta-hf", "--compare-unpad",
          "--sample-break-mode", "none,complete_doc", "--out", str(out)],
         capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})
