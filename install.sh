@@ -7,6 +7,8 @@
 #   TORCH_SPEC="torch==2.13.0" torch to install when none is importable (CPU wheel on this machine).
 #                              An already importable torch (e.g. your CUDA build, seen through
 #                              --system-site-packages) is never replaced.
+#   WHEELHOUSE=.whl            offline (the lent GPU machine): every package from this folder, none from an index
+#                              (pip --no-index --find-links); tools/gpu_wheelhouse.sh fills it. PYTHON must have torch.
 # A second run with unchanged inputs only checks the environment and exits (a few seconds).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,6 +16,7 @@ cd "$HERE"
 VENV="${VENV:-$HERE/.venv}"
 PYTHON="${PYTHON:-python3}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+WHEELHOUSE="${WHEELHOUSE:-}"
 STAMP="$VENV/.maelm-install-stamp"
 
 say() { printf '[install] %s\n' "$*"; }
@@ -41,12 +44,33 @@ fi
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' \
     || { echo "[install] error: $PYTHON is older than Python 3.9; set PYTHON=python3.11" >&2; exit 1; }
 
+if [ -n "$WHEELHOUSE" ]; then
+    [ -d "$WHEELHOUSE" ] || { echo "[install] error: WHEELHOUSE=$WHEELHOUSE is no directory; fill it with tools/gpu_wheelhouse.sh" >&2; exit 1; }
+    WHEELHOUSE="$(cd "$WHEELHOUSE" && pwd)"
+    pyver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    ls "$WHEELHOUSE"/fairseq-0.12.2-cp"${pyver/./}"-*.whl >/dev/null 2>&1 || { echo "[install] error: $WHEELHOUSE has no" \
+        "fairseq wheel for Python $pyver; run tools/gpu_wheelhouse.sh $WHEELHOUSE --python-version $pyver" >&2; exit 1; }
+    "$PYTHON" -c 'import torch' 2>/dev/null || { echo "[install] error: $PYTHON has no torch, and the wheelhouse" \
+        "holds none; use an interpreter with torch (the GPU machine's python3)" >&2; exit 1; }
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
     # If the base interpreter already has torch (typically a CUDA build on a GPU machine), let the venv see
     # it instead of installing a second, CPU-only copy.
     if "$PYTHON" -c 'import torch' 2>/dev/null; then
         say "creating $VENV with --system-site-packages (keeping the torch of $PYTHON)"
-        "$PYTHON" -m venv --system-site-packages "$VENV"
+        # Second try without pip, for a base python without ensurepip (Debian's without python3-venv): pip then
+        # comes from $PYTHON's own site-packages, linked below.
+        "$PYTHON" -m venv --system-site-packages "$VENV" 2>/dev/null \
+            || { rm -rf "$VENV"; "$PYTHON" -m venv --system-site-packages --without-pip "$VENV"; }
+        # A $PYTHON that is itself a venv (the GPU machine's python3 is /opt/torch/.venv/bin/python3) passes on its
+        # base interpreter's packages, not its own torch: put its site-packages on the new venv's path too.
+        if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+            say "$PYTHON is a venv itself: linking its site-packages into $VENV"
+            "$PYTHON" -c 'import os, site; print("".join(f"import site; site.addsitedir({p!r})\n"
+                                                   for p in site.getsitepackages() if os.path.isdir(p)))' \
+                > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/_maelm_base_site.pth"
+        fi
     else
         say "creating $VENV"
         "$PYTHON" -m venv "$VENV"
@@ -54,6 +78,15 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install -q --disable-pip-version-check)
+NUMPY_SPEC="numpy<2"
+FAIRSEQ_FROM="sdist"
+if [ -n "$WHEELHOUSE" ]; then
+    PIP+=(--no-index --find-links "$WHEELHOUSE")
+    # The wheelhouse's Cython extensions are built against numpy 2 (and the GPU machine has numpy 2): keep it.
+    NUMPY_SPEC="numpy>=2"
+    FAIRSEQ_FROM="wheel from $WHEELHOUSE"
+    say "offline: installing from $WHEELHOUSE only"
+fi
 
 if "$PY" -c 'import torch' 2>/dev/null; then
     say "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
@@ -66,7 +99,7 @@ fi
 # Python 3.11 / torch 2.x. Its Cython extensions build in pip's isolated env (never --no-build-isolation here:
 # the 0.12.2 sdist lacks the C++ sources that setup.py would then try to build).
 if ! "$PY" -c 'import importlib.metadata as m; assert m.version("fairseq") == "0.12.2"' 2>/dev/null; then
-    say "installing fairseq==0.12.2 (sdist, --no-deps)"
+    say "installing fairseq==0.12.2 ($FAIRSEQ_FROM, --no-deps)"
     "${PIP[@]}" --no-deps "fairseq==0.12.2"
 fi
 
@@ -78,7 +111,7 @@ say "installing fairseq's runtime dependencies, and ours (hydra-core 1.3 / omega
 # tensorboardX: the writer behind fairseq's --tensorboard-logdir (fairseq tries torch.utils.tensorboard, which needs
 # the whole tensorboard server package, then tensorboardX, which needs only protobuf). View the curves with any
 # TensorBoard (pip install tensorboard, on any machine).
-"${PIP[@]}" --no-warn-conflicts "hydra-core==1.3.2" "omegaconf==2.3.0" "numpy<2" "bitarray<3" \
+"${PIP[@]}" --no-warn-conflicts "hydra-core==1.3.2" "omegaconf==2.3.0" "$NUMPY_SPEC" "bitarray<3" \
     cffi cython regex "sacrebleu>=1.4.12" tqdm "sacremoses==0.2.0" "sentencepiece>=0.2" \
     "pytest>=7" "pytest-xdist>=3" "matplotlib>=3.7" "transformers>=5" "tensorboardX>=2.6,<3"
 
@@ -90,10 +123,17 @@ if ! "$PY" -c 'import fastBPE' 2>/dev/null; then
 fi
 
 # The PyPI package only applies BPE codes; the learner is a C++ CLI in the same sdist. Build it into the venv.
-if [ ! -x "$VENV/bin/fastbpe" ]; then
+# Offline, the sdist comes from the wheelhouse; without a g++ there the CLI is skipped (the GPU checks learn no BPE).
+if [ ! -x "$VENV/bin/fastbpe" ] && [ -n "$WHEELHOUSE" ] && ! command -v g++ >/dev/null; then
+    say "no g++ here: skipping the fastBPE command-line tool (learnbpe); the Python fastBPE is installed"
+elif [ ! -x "$VENV/bin/fastbpe" ]; then
     say "building the fastBPE command-line tool (learnbpe/applybpe) into $VENV/bin/fastbpe"
     tmp="$(mktemp -d)"
-    "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "fastbpe==0.1.0"
+    if [ -n "$WHEELHOUSE" ]; then
+        cp "$WHEELHOUSE"/fastBPE-0.1.0.tar.gz "$tmp"/
+    else
+        "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "fastbpe==0.1.0"
+    fi
     tar -xzf "$tmp"/*.tar.gz -C "$tmp"
     src="$(dirname "$(ls "$tmp"/*/fastBPE/main.cc)")"
     g++ -std=c++11 -pthread -O3 "$src/main.cc" -I"$src" -o "$VENV/bin/fastbpe"
