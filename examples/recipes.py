@@ -422,9 +422,11 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     flags = commands.add_parser("flags", help="print each recipe's flags, shell-quoted, one line per NAME")
     flags.add_argument("names", nargs="+", metavar="NAME", choices=sorted(NAMED))
-    template = commands.add_parser("template", help="print a recipe's words, one a line, each placeholder as its "
-                                                    "flag and an empty line: the place a shell script fills")
-    template.add_argument("name", metavar="NAME", choices=sorted(NAMED))
+    template = commands.add_parser("template", help="print each recipe's words, one a line, each placeholder as its "
+                                                    "flag and an empty line: the place a shell script fills; a "
+                                                    "line '%%' after each recipe (one call for several: a shell "
+                                                    "script starts one python, not one per recipe)")
+    template.add_argument("names", nargs="+", metavar="NAME", choices=sorted(NAMED))
     preset = commands.add_parser("preset", help="print a preset of examples/repro/run.sh as the shell lines it sources")
     preset.add_argument("name", metavar="NAME", choices=sorted(REPRO_PRESETS))
     args = parser.parse_args(argv)
@@ -432,7 +434,8 @@ def main(argv=None):
         for name in args.names:
             print(shlex.join(NAMED[name].argv()))
     elif args.command == "template":
-        print("\n".join(NAMED[args.name].argv(placeholder="")))
+        for name in args.names:
+            print("\n".join([*NAMED[name].argv(placeholder=""), "%"]))
     else:
         print("\n".join(REPRO_PRESETS[args.name].lines()))
     return 0

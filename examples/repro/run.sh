@@ -232,9 +232,16 @@ RUNS=$(json "$WORK/flops.json" "' '.join(d['runs'])")
 
 # The fairseq-train recipes of examples/recipes.py, one word an element; an empty word follows each flag whose value
 # is the run's.
-mapfile -t PRETRAIN_RECIPE < <($PY examples/recipes.py template repro_pretrain)
-mapfile -t FINETUNE_RECIPE < <($PY examples/recipes.py template repro_finetune)
-mapfile -t FROM_CHECKPOINT_RECIPE < <($PY examples/recipes.py template repro_from_checkpoint)
+mapfile -t words < <($PY examples/recipes.py template repro_pretrain repro_finetune repro_from_checkpoint)
+PRETRAIN_RECIPE=() FINETUNE_RECIPE=() FROM_CHECKPOINT_RECIPE=()
+recipe=PRETRAIN_RECIPE
+for word in "${words[@]}"; do  # each recipe's words end with a line '%'
+  if [ "$word" = % ]; then
+    case $recipe in PRETRAIN_RECIPE) recipe=FINETUNE_RECIPE ;; FINETUNE_RECIPE) recipe=FROM_CHECKPOINT_RECIPE ;; esac
+  else
+    declare -n into=$recipe; into+=("$word"); unset -n into
+  fi
+done
 (( ${#PRETRAIN_RECIPE[@]} && ${#FINETUNE_RECIPE[@]} && ${#FROM_CHECKPOINT_RECIPE[@]} )) \
   || fail "examples/recipes.py template: the repro recipes could not be read"
 # recipe_command RECIPE: the words of the array RECIPE appended to COMMAND, the run's value of each flag that has an
