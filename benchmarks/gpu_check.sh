@@ -14,6 +14,13 @@
 # Each step has its own time limit (150 + 240 + 120 s = 8.5 min); a failed or timed-out step is reported and the
 # others still run; the exit status is non-zero when any step failed. PYTHON overrides the interpreter
 # (default: .venv/bin/python when present).
+#
+# On the lent GPU machine (no network; its python3 has torch): once here, `bash tools/gpu_wheelhouse.sh` (.whl/,
+# 13 MiB), then one device `run` with carry [".whl"], timeout_s 600 (install about 40 s, then at most 8.5 min):
+#   set -o pipefail; PYTHON=python3 WHEELHOUSE=.whl bash install.sh 2>&1 | tee $OUT/install.log || exit 1;
+#   bash benchmarks/gpu_check.sh --out /tmp/gc/gpu_check; rc=$?; cp /tmp/gc/gpu_check.{md,tests.log,step_time.log,
+#   step_time.json,step_time.png,input_pipeline.log,input_pipeline.json} $OUT/; exit $rc
+# (at most 8 files come back: install.log and those 7; benchmarks/README.md, "One GPU check").
 set -u
 cd "$(dirname "$0")/.."
 
@@ -23,7 +30,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run) DRY_RUN=1 ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: $1: unknown option; use --dry-run and/or --out PREFIX" >&2; exit 2 ;;
     esac
     shift

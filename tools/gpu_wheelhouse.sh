@@ -7,7 +7,7 @@
 #     --build-python    a CPython X.Y here to build the sdist-only packages with
 #                       (default: pythonX.Y, else pyenv's /root/.pyenv/versions/X.Y.*/bin/pythonX.Y)
 # Run it here, where PyPI is reachable; then on the device: PYTHON=python3 WHEELHOUSE=.whl bash install.sh
-# (benchmarks/README.md, "One GPU check"). Never installs torch.
+# (benchmarks/README.md, "Running it on the lent GPU machine"). Never installs torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +77,10 @@ if "$tmp/venv/bin/python" -c 'import torch' 2>/dev/null; then die "torch is impo
 "$tmp/venv/bin/python" -m pip wheel -q --disable-pip-version-check --no-cache-dir --no-deps --no-build-isolation \
     -w "$DIR" "${BUILT[@]}"
 
+# Two versions of one package would stop the offline install: refuse them here.
+dupes="$(cd "$DIR" && ls -- *.whl | cut -d- -f1 | tr 'A-Z-' 'a-z_' | sort | uniq -d)"
+[ -z "$dupes" ] || die "$DIR holds more than one version of: $dupes (empty it and run again)"
+
 # The compiled modules must load and run under the numpy 2 they were built with and under the newest one (the build
 # venv's; no torch there). Imported by path from the wheels; token_block_utils_fast imports torch without using it,
 # so a stub stands in.
@@ -106,10 +110,6 @@ PY
 check_extensions
 "$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "numpy>=2"
 check_extensions
-
-# Two versions of one package would stop the offline install: refuse them here.
-dupes="$(cd "$DIR" && ls -- *.whl | cut -d- -f1 | tr 'A-Z-' 'a-z_' | sort | uniq -d)"
-[ -z "$dupes" ] || die "$DIR holds more than one version of: $dupes (empty it and run again)"
 
 total_kib="$(du -sk "$DIR" | cut -f1)"
 say "$(ls "$DIR" | wc -l) files, $((total_kib / 1024)) MiB in $DIR (the device call carries at most 64 MiB in all);" \
