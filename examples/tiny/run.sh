@@ -30,14 +30,16 @@ $PY preprocess/pretrain/prepare_corpus.py --input "$WORK/text/train.txt" --valid
 
 # The model: maelm_tiny widened to 4 layers of 128, a 2-layer decoder, and relative-position biases in encoder and
 # decoder that start out local (--rel-pos-init local): with MAE-LM's N(0, 0.02) start the same model needs
-# thousands of updates to leave the unigram plateau (docs/reproduction.md), with it a few hundred.
+# thousands of updates to leave the unigram plateau (docs/reproduction.md), with it a few hundred. --fast-dropout 1:
+# the same dropout rates with cheaper masks on CPU (benchmarks/README.md, "Profile").
 MODEL=(--arch maelm_tiny --encoder-layers 4 --encoder-embed-dim 128 --encoder-ffn-embed-dim 512
-       --encoder-attention-heads 4 --decoder-layers 2 --rel-pos 1 --rel-pos-init local --decoder-rel-pos 1)
+       --encoder-attention-heads 4 --decoder-layers 2 --rel-pos 1 --rel-pos-init local --decoder-rel-pos 1
+       --fast-dropout 1)
 
 UNIGRAM=$($PY -m maelm_fairseq.evaluation.masked_lm "$WORK/data-bin" 2>/dev/null | tail -n 1)
 step "4. MAE-LM pretraining, $UPDATES updates of 32 blocks of <= 128 tokens (valid loss every 100 updates;"\
      "loss in bits per masked token; enc_erank near 1 would mean a collapsed encoder)"
-$BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --criterion maelm "${MODEL[@]}" \
+$BIN/fairseq-train "$WORK/data-bin" --user-dir maelm_fairseq --task maelm --criterion maelm --fused-head-loss "${MODEL[@]}" \
     --tokens-per-sample 128 --batch-size 32 --optimizer adam --adam-betas '(0.9,0.98)' --adam-eps 1e-6 \
     --weight-decay 0.01 --clip-norm 1.0 --lr 1e-3 --lr-scheduler polynomial_decay --warmup-updates $(( UPDATES / 10 )) \
     --total-num-update "$UPDATES" --max-update "$UPDATES" --cpu --num-workers 0 --seed 1 --log-format simple \
