@@ -4,13 +4,13 @@
 # pretraining -> is the model under the unigram plateau? -> sentiment fine-tuning on 2,000 labelled reviews, from the
 # pretrained encoder and from scratch, several seeds -> report. About 5 minutes on 2 CPU cores.
 #   bash examples/tiny/run.sh [WORK_DIR]        (default: work/tiny; re-running starts from scratch)
-# Knobs (environment): PRETRAIN_UPDATES (default 1000), SEEDS (fine-tuning seeds, default "1 2 3").
+# Knobs (environment): PRETRAIN_UPDATES (default 800), SEEDS (fine-tuning seeds, default "1 2 3").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK="${1:-work/tiny}"
 PY=.venv/bin/python
 BIN=.venv/bin
-UPDATES="${PRETRAIN_UPDATES:-1000}"
+UPDATES="${PRETRAIN_UPDATES:-800}"
 SEEDS="${SEEDS:-1 2 3}"
 rm -rf "$WORK" && mkdir -p "$WORK"
 start=$(date +%s)
