@@ -8,7 +8,8 @@ runs), goes to tests/helpers.py, tests/model_factory.py, examples/repro/dry_run.
 Shell scripts read a recipe with
 
     python examples/recipes.py flags NAME...      # each recipe's flags, shell-quoted, one line per NAME
-    python examples/recipes.py template NAME      # its words, one a line, an empty line after a flag the run fills
+    python examples/recipes.py template NAME...   # its words, one a line, an empty line after a flag the run
+                                                  # fills; a line "%" after each recipe
     python examples/recipes.py preset NAME        # a preset of examples/repro/run.sh, the shell lines it sources
 
 Stdlib only, so any python3 runs it.
