@@ -84,9 +84,11 @@ def decoder_shape(system):
 
 
 def shape_of(name, size, vocab):
-    """The FLOPs formula's Shape of fairseq system `name` at `size`."""
+    """The FLOPs formula's Shape of fairseq system `name` at `size`, as our model trains (its last decoder layer at
+    the predicted positions only)."""
     decoder_layers, decoder_type = decoder_shape(SYSTEMS[name])
-    return Shape(size["layers"], size["dim"], size["ffn"], vocab, decoder_layers, decoder_type)
+    return Shape(size["layers"], size["dim"], size["ffn"], vocab, decoder_layers, decoder_type,
+                 last_layer_predicted=True)
 
 
 def comma_list(text):

@@ -93,7 +93,7 @@ def test_benchmark_step_is_fairseq_train_step(word_data_bin, monkeypatch, tmp_pa
     if decoder_layers and len(set(deleted)) > 1:
         pytest.skip("rows deleted different counts: the encoder carries padding")  # not with this seed
     vocab = len(bench.task.source_dictionary)
-    shape = Shape(TINY["layers"], TINY["dim"], TINY["ffn"], vocab, decoder_layers)
+    shape = Shape(TINY["layers"], TINY["dim"], TINY["ffn"], vocab, decoder_layers, last_layer_predicted=True)
     assert seen["flops"] == batch_train_flops(shape, [TINY["seq_len"]] * TINY["batch_size"], predicted, deleted)
 
 

@@ -117,3 +117,49 @@ def test_varlen_attention_on_gpu_matches_padded(task, dtype, monkeypatch):
     b = fast(src, masked_tokens=target.ne(1))[0].float()
     assert calls  # the packed path ran FlashAttention varlen, not the padded-scores fallback
     torch.testing.assert_close(b, a, atol=3e-2, rtol=3e-2)
+
+
+def run_all_positions(model, src, target, pad):
+    """As run(), but the model computes every position (masked_tokens=None) and the loss picks the predicted ones."""
+    model.zero_grad()
+    predicted = target.ne(pad)
+    logits = model(src)[0][predicted]
+    torch.nn.functional.cross_entropy(logits, target[predicted]).backward()
+    return logits.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("unpad", ["never", "always"])
+@pytest.mark.parametrize("name", [n for n, cfg in CONFIGS.items() if cfg["decoder_layers"]])
+def test_last_decoder_layer_at_predicted_positions_equals_all_positions(task, name, unpad):
+    """Given masked_tokens, the decoder's last layer computes only those positions (transformer_layer.Subset):
+    the same logits and gradients as computing every position and picking the predicted ones."""
+    torch.manual_seed(0)
+    model = build("maelm_tiny", task, **TINY, **CONFIGS[name], unpad=unpad)
+    src, target = batch(task, rows=5, length=40, mask_prob=0.4, seed=3)  # uneven rows and uneven mask counts
+    pad = task.dictionary.pad()
+    last = model.encoder.decoder.layers[-1]
+    queried = []
+    hook = last.self_attn.q_proj.register_forward_hook(lambda m, a, o: queried.append(a[0][..., 0].numel()))
+    logits_a, grads_a = run_all_positions(model, src, target, pad)
+    logits_b, _, grads_b = run(model, src, target, pad)
+    hook.remove()
+    n_predicted = int(target.ne(pad).sum())
+    assert queried[-1] == n_predicted < queried[0]  # the last layer queried the predicted positions only
+    torch.testing.assert_close(logits_b, logits_a, atol=1e-5, rtol=1e-5)
+    assert grads_a.keys() == grads_b.keys()
+    for n in grads_a:
+        torch.testing.assert_close(grads_b[n], grads_a[n], atol=1e-5, rtol=1e-4, msg=n)
+
+
+def test_subset_of_a_rel_pos_bias_keeps_each_query_row():
+    """Subset.query_rows: slot j of row b gets the bias row of row b's j-th selected position."""
+    wanted = torch.tensor([[False, True, False, True], [True, False, False, False]])
+    layout = transformer_layer.Layout(torch.zeros_like(wanted), packed=False)
+    subset = transformer_layer.Subset(wanted, layout)
+    bias = torch.arange(2 * 3 * 4 * 4.0).view(2, 3, 4, 4)
+    rows = subset.query_rows(bias)
+    assert rows.shape == (2, 3, 2, 4)
+    torch.testing.assert_close(rows[0], bias[0, :, [1, 3]])
+    torch.testing.assert_close(rows[1, :, 0], bias[1, :, 0])
+    assert subset.rows.tolist() == [1, 3, 4]
+    assert subset.packing.cu_seqlens.tolist() == [0, 2, 3]

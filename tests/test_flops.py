@@ -31,7 +31,7 @@ def test_formula_matches_flop_counter(decoder_layers, decoder_type):
         masked[r, 1 + torch.randperm(length - 1, generator=g)[:n_masked]] = True
     src = src.masked_fill(masked, task.mask_idx)
     shape = Shape(TINY["encoder_layers"], TINY["encoder_embed_dim"], TINY["encoder_ffn_embed_dim"],
-                  len(task.dictionary), decoder_layers, decoder_type)
+                  len(task.dictionary), decoder_layers, decoder_type, last_layer_predicted=True)
     deleted = n_masked if decoder_layers else 0
     expected = rows * forward_flops(shape, length, n_masked, deleted)
 
@@ -55,3 +55,19 @@ def test_3ml_base_ratio_matches_spec():
     ratio = forward_flops(threeml, 512, 256, 256) / forward_flops(roberta, 512, 0.15 * 512)
     assert abs(ratio - 0.800) < 0.002
     assert abs(forward_flops(roberta, 512, 0.15 * 512) / 1e9 - 102.66) < 0.01
+
+
+@pytest.mark.parametrize("decoder_type", ["self", "cross"])
+def test_last_layer_at_predicted_positions_saves_only_its_own_work(decoder_type):
+    """Our training forward (last decoder layer at the t predicted positions) against the papers' count: the
+    difference is that layer's queries, output projection, FFN and attention products at the n - t other positions."""
+    papers = Shape(6, 384, 1536, 24576, decoder_layers=2, decoder_type=decoder_type)
+    ours = Shape(6, 384, 1536, 24576, decoder_layers=2, decoder_type=decoder_type, last_layer_predicted=True)
+    n, t, d, f = 256, 128, 384, 1536
+    saved = (n - t) * (4 * d * d + 4 * d * f + 4 * n * d)
+    if decoder_type == "cross":
+        saved += (n - t) * (4 * d * d + 4 * (n - t) * d)
+    assert forward_flops(papers, n, t, t) - forward_flops(ours, n, t, t) == saved
+    assert forward_flops(ours, n, n, t) == forward_flops(papers, n, n, t)  # every position predicted: nothing saved
+    mlm = Shape(6, 384, 1536, 24576, last_layer_predicted=True)
+    assert forward_flops(mlm, n, 38) == forward_flops(Shape(6, 384, 1536, 24576), n, 38)  # no decoder: no change

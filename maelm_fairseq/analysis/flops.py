@@ -4,8 +4,9 @@ A multiply-add counts 2 FLOPs; only matrix products are counted (embedding looku
 dropout, the optimizer and the index operations are left out: < 1 % at these shapes). Training = forward +
 backward = 3 x forward. Lengths are the REAL tokens of each row (padding is waste, not theory).
 
-One self-attention layer over m tokens (width d, FFN f):
-    A(m) = 8 m d^2 (Q, K, V, O) + 4 m d f (FFN) + 4 m^2 d (QK^T and AV)
+One self-attention layer over m tokens (width d, FFN f), q of them queried (q = m but in the last decoder layer
+below):
+    A(m, q) = 4 m d^2 (K, V) + 4 q d^2 (Q, O) + 4 q d f (FFN) + 4 q m d (QK^T and AV);  A(m) = A(m, m)
 One cross-attention block (3ML_cross), n queries over m encoder outputs:
     X(n, m) = 4 n d^2 (Q, O) + 4 m d^2 (K, V) + 4 n m d
 LM head at the t predicted positions only (dense d x d, tied output d x V):
@@ -14,6 +15,9 @@ Per sequence with n real tokens, t of them predicted, c of them <mask> (deleted 
     RoBERTa / maelm_mlm : L A(n) + H(t)
     MAE-LM / 3ML_self   : L A(n - c) + D A(n) + H(t)
     3ML_cross           : L A(n - c) + D (A(n) + X(n, n - c)) + H(t)
+as the papers count them (every decoder layer computes every position). `Shape.last_layer_predicted`: what our
+model runs in training, where the decoder's last layer computes only the t predicted positions, whose outputs are
+all that is read (modules/transformer_layer.Subset): its A(n) becomes A(n, t), its X(n, n - c) X(t, n - c).
 """
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -27,10 +31,24 @@ class Shape:
     vocab: int
     decoder_layers: int = 0
     decoder_type: str = "self"  # "self" or "cross"; ignored when decoder_layers == 0
+    last_layer_predicted: bool = False  # the last decoder layer at the predicted positions only (our model)
 
 
-def attention_layer(m: float, d: int, f: int) -> float:
-    return 8 * m * d * d + 4 * m * d * f + 4 * m * m * d
+def attention_layer(m: float, d: int, f: int, queries: float = None) -> float:
+    q = m if queries is None else queries
+    return 4 * m * d * d + 4 * q * d * d + 4 * q * d * f + 4 * q * m * d
+
+
+def decoder_flops(shape: Shape, n: float, predicted: float, encoder_len: float) -> float:
+    """Forward FLOPs of the decoder over n tokens (cross-attending to encoder_len encoder outputs)."""
+    def layer(queries):
+        per_layer = attention_layer(n, shape.dim, shape.ffn, queries)
+        if shape.decoder_type == "cross":
+            per_layer += cross_attention(queries, encoder_len, shape.dim)
+        return per_layer
+
+    last = predicted if shape.last_layer_predicted else n
+    return (shape.decoder_layers - 1) * layer(n) + layer(last)
 
 
 def cross_attention(n: float, m: float, d: int) -> float:
@@ -47,10 +65,7 @@ def forward_flops(shape: Shape, n: float, predicted: float, deleted: float = 0.0
     d, f = shape.dim, shape.ffn
     total = shape.layers * attention_layer(n - deleted, d, f) + lm_head(predicted, d, shape.vocab)
     if shape.decoder_layers:
-        per_layer = attention_layer(n, d, f)
-        if shape.decoder_type == "cross":
-            per_layer += cross_attention(n, n - deleted, d)
-        total += shape.decoder_layers * per_layer
+        total += decoder_flops(shape, n, predicted, n - deleted)
     return total
 
 
@@ -73,14 +88,10 @@ def padded_train_flops(shape: Shape, lengths: Sequence[int], predicted: Sequence
     deleted = list(deleted) if deleted is not None else [0] * len(lengths)
     n_max = max(lengths)
     enc_max = max(n - c for n, c in zip(lengths, deleted))
-    d, f = shape.dim, shape.ffn
-    per_row = shape.layers * attention_layer(enc_max, d, f)
+    per_row = shape.layers * attention_layer(enc_max, shape.dim, shape.ffn)
     if shape.decoder_layers:
-        layer = attention_layer(n_max, d, f)
-        if shape.decoder_type == "cross":
-            layer += cross_attention(n_max, enc_max, d)
-        per_row += shape.decoder_layers * layer
-    return 3 * (len(lengths) * per_row + lm_head(sum(predicted), d, shape.vocab))
+        per_row += decoder_flops(shape, n_max, max(predicted), enc_max)
+    return 3 * (len(lengths) * per_row + lm_head(sum(predicted), shape.dim, shape.vocab))
 
 
 # Dense bf16/fp16 tensor-core peaks from NVIDIA's data sheets (SXM parts; the sheets also print twice these, with

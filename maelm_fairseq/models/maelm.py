@@ -105,10 +105,11 @@ class MaelmEncoder(RobertaEncoder):
         memory = enc_out
         if self.decoder_proj is not None:
             full, memory = self.decoder_proj(full), self.decoder_proj(enc_out)
-        x = self.decoder(full, positions, pad_mask, memory, enc_pad)
+        # with masked_tokens the decoder gives those positions only (its last layer computes nothing else)
+        x = self.decoder(full, positions, pad_mask, memory, enc_pad, predicted=masked_tokens)
         extra = ModelExtra(fairseq_inner_states(states, return_all_hiddens), encoder_tokens=keep.sum(),
                            encoder_out=enc_out, encoder_real=~enc_pad)
-        return self.output_layer(x, masked_tokens=masked_tokens, project_to_vocab=project_to_vocab), extra
+        return self.output_layer(x, project_to_vocab=project_to_vocab), extra
 
 
 def fairseq_inner_states(states, return_all_hiddens):

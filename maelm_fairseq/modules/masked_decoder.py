@@ -11,7 +11,7 @@ from fairseq.modules import LayerNorm
 
 from .fast_dropout import FastDropout
 from .relative_position import RelativePositionBias
-from .transformer_layer import Layout, TransformerLayer, unpad_wanted
+from .transformer_layer import Layout, Subset, TransformerLayer, unpad_wanted
 
 
 class MaskedDecoder(nn.Module):
@@ -36,8 +36,10 @@ class MaskedDecoder(nn.Module):
             if args.decoder_rel_pos else None
         )
 
-    def forward(self, x, positions, pad_mask, memory=None, memory_pad_mask=None):
-        """x (B, T, D) full-length input, positions/pad_mask (B, T); memory (B, S, D) kept-token encoder outputs."""
+    def forward(self, x, positions, pad_mask, memory=None, memory_pad_mask=None, predicted=None):
+        """x (B, T, D) full-length input, positions/pad_mask (B, T); memory (B, S, D) kept-token encoder outputs.
+        Returns (B, T, D); with `predicted` (B, T) bool only those positions' outputs, (N, D) in row-major order,
+        as `out[predicted]` (the last layer then computes only them: transformer_layer.Subset)."""
         x = self.dropout(self.layernorm_embedding(x + self.embed_positions(positions)))
         rel = self.rel_pos_bias(positions) if self.rel_pos_bias is not None else None
         layout = Layout(pad_mask, unpad_wanted(self.unpad, pad_mask))
@@ -48,6 +50,8 @@ class MaskedDecoder(nn.Module):
             memory_layout = Layout(memory_pad_mask, packed=layout.packing is not None)
             memory, memory_pack = memory_layout.enter(memory), memory_layout.packing
             memory_bias = memory_layout.attention_bias(None, x.dtype)
-        for layer in self.layers:  # a self-attention layer never reads the memory
-            x = layer(x, bias, memory, memory_bias, pack=layout.packing, memory_pack=memory_pack)
-        return layout.leave(x)
+        subset = Subset(predicted, layout) if predicted is not None else None
+        for i, layer in enumerate(self.layers):  # a self-attention layer never reads the memory
+            x = layer(x, bias, memory, memory_bias, pack=layout.packing, memory_pack=memory_pack,
+                      subset=subset if i == len(self.layers) - 1 else None)
+        return x if subset is not None else layout.leave(x)

@@ -39,25 +39,28 @@ class Attention(nn.Module):
                 kv_pack: Optional["Packing"] = None):
         """query (B, T, C), key_value (B, S, C_kv), bias additive, broadcastable to (B, H, T, S) or None.
 
-        Packed (unpadded) form: query (N, C) with `q_pack`, key_value (M, C_kv) with `kv_pack`; `bias` then holds
-        only what is not padding (rel-pos, or None) and the keys' padding comes from `kv_pack`."""
+        Packed (unpadded) form, for either side: query (N, C) with `q_pack`, key_value (M, C_kv) with `kv_pack`;
+        with packed keys `bias` holds only what is not padding (rel-pos, or None) and their padding comes from
+        `kv_pack`."""
         q, k, v = self.q_proj(query), self.k_proj(key_value), self.v_proj(key_value)
         dropout = self.dropout if self.training else 0.0
-        if q_pack is None:
+        if q_pack is None and kv_pack is None:
             q, k, v = self._heads(q), self._heads(k), self._heads(v)
             out = self._attend(q, k, v, bias, dropout)
             return self.out_proj(out.transpose(1, 2).flatten(2))
-        if bias is None and dropout == 0.0 and use_varlen(q):
+        if q_pack is not None and kv_pack is not None and bias is None and dropout == 0.0 and use_varlen(q):
             h = self.num_heads
             out = varlen_attn(q.unflatten(-1, (h, -1)), k.unflatten(-1, (h, -1)), v.unflatten(-1, (h, -1)),
                               q_pack.cu_seqlens, kv_pack.cu_seqlens, q_pack.max_len, kv_pack.max_len)
             return self.out_proj(out.flatten(1))
-        # Only the attention scores need the padded layout: projections and FFN stay on the N real tokens.
-        pad_bias = kv_pack.padding_bias(q.dtype)
-        bias = pad_bias if bias is None else (bias if pad_bias is None else bias + pad_bias)
-        q, k, v = self._heads(q_pack.unpack(q)), self._heads(kv_pack.unpack(k)), self._heads(kv_pack.unpack(v))
-        out = self._attend(q, k, v, bias, dropout)
-        return self.out_proj(q_pack.pack(out.transpose(1, 2).flatten(2)))
+        # Only the attention scores need the padded layout: projections and FFN stay on the real tokens.
+        if kv_pack is not None:
+            pad_bias = kv_pack.padding_bias(q.dtype)
+            bias = pad_bias if bias is None else (bias if pad_bias is None else bias + pad_bias)
+            k, v = kv_pack.unpack(k), kv_pack.unpack(v)
+        q = q if q_pack is None else q_pack.unpack(q)
+        out = self._attend(self._heads(q), self._heads(k), self._heads(v), bias, dropout).transpose(1, 2).flatten(2)
+        return self.out_proj(out if q_pack is None else q_pack.pack(out))
 
     def _attend(self, q, k, v, bias, dropout):
         if use_fast_attention_dropout(self.fast_dropout, q, dropout):
@@ -87,12 +90,20 @@ class TransformerLayer(nn.Module):
         self.dropout = dropout_module(dropout)
         self.activation_dropout = dropout_module(activation_dropout)
 
-    def forward(self, x, bias=None, memory=None, memory_bias=None, pack=None, memory_pack=None):
-        """x (B, T, C), or (N, C) packed real tokens with `pack` (then memory is (M, C) with `memory_pack`)."""
-        x = self.self_attn_layer_norm(x + self.dropout(self.self_attn(x, x, bias, pack, pack)))
+    def forward(self, x, bias=None, memory=None, memory_bias=None, pack=None, memory_pack=None,
+                subset: Optional["Subset"] = None):
+        """x (B, T, C), or (N, C) packed real tokens with `pack` (then memory is (M, C) with `memory_pack`).
+
+        With `subset` (the last layer, when only some positions are read): keys and values from every token of x,
+        everything else (queries, output projection, residuals, LayerNorms, FFN) for the subset's rows only;
+        returns those rows, (S, C) in row-major order."""
+        queries, q_pack = (x, pack) if subset is None else (subset.take(x), subset.packing)
+        if subset is not None:
+            bias = subset.query_rows(bias)
+        x = self.self_attn_layer_norm(queries + self.dropout(self.self_attn(queries, x, bias, q_pack, pack)))
         if self.encoder_attn is not None:
             x = self.encoder_attn_layer_norm(
-                x + self.dropout(self.encoder_attn(x, memory, memory_bias, pack, memory_pack)))
+                x + self.dropout(self.encoder_attn(x, memory, memory_bias, q_pack, memory_pack)))
         h = self.fc2(self.activation_dropout(self.activation_fn(self.fc1(x))))
         return self.final_layer_norm(x + self.dropout(h))
 
@@ -170,6 +181,37 @@ class Layout:
             return rel
         bias = padding_bias(self.pad_mask, dtype)
         return rel if bias is None else (bias if rel is None else rel + bias)
+
+
+class Subset:
+    """The positions of a (B, T) batch that the caller reads from a layer stack's output (the predicted ones), so
+    the last layer need compute only those (TransformerLayer's `subset`): which rows of the layers' input they are,
+    and their own packed form for attention, row b's selected positions first, in order, padded to the longest row.
+    The other positions of the last layer are never read: the same outputs and gradients (tests/test_fast_paths.py)
+    for less work, e.g. a 2-layer decoder predicting half of the positions skips ~40 % of its last layer."""
+
+    def __init__(self, wanted: torch.Tensor, layout: "Layout"):
+        """wanted (B, T) bool, never at padding; `layout` the stack's, which says what form its layers' input has."""
+        flat = wanted[~layout.pad_mask] if layout.packing is not None else wanted.flatten()
+        self.rows = flat.nonzero().squeeze(1)  # rows of the layers' input, (N, C) or flattened (B * T, C)
+        counts = wanted.sum(1)
+        width = max(int(counts.max()), 1) if wanted.numel() else 1
+        self.packing = Packing(torch.arange(width, device=wanted.device).unsqueeze(0) >= counts.unsqueeze(1))
+        # slot j of row b: the position of row b's j-th selected token (padding slots: any), for a per-query bias
+        self.columns = torch.sort((~wanted).to(torch.uint8), dim=1, stable=True).indices[:, :width]
+
+    def take(self, x: torch.Tensor) -> torch.Tensor:
+        """The layers' input, (N, C) packed or (B, T, C) padded -> the subset's rows, (S, C)."""
+        return (x if x.dim() == 2 else x.flatten(0, 1)).index_select(0, self.rows)
+
+    def query_rows(self, bias: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """An additive bias (.., T or 1, S) over all queries -> over the subset's slots (B, H, width, S)."""
+        if bias is None or bias.size(-2) == 1:
+            return bias
+        batch, width = self.columns.shape
+        bias = bias.expand(batch, -1, -1, -1)
+        index = self.columns[:, None, :, None].expand(-1, bias.size(1), -1, bias.size(-1))
+        return bias.gather(2, index)
 
 
 def unpad_wanted(mode: str, pad_mask: torch.Tensor) -> bool:
