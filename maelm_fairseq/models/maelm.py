@@ -20,6 +20,7 @@ from ..errors import CheckpointMismatch, UserInputError
 from ..modules.masked_decoder import MaskedDecoder
 from ..modules.model_extra import ModelExtra
 from ..modules.sentence_encoder import SentenceEncoder
+from ..modules.transformer_layer import true_first
 from .checks import FINETUNING_CRITERIA, arch_name, check_architecture_options, check_checkpoint_matches
 
 logger = logging.getLogger(__name__)
@@ -121,8 +122,7 @@ def delete_masked(keep, pad, *tensors):
     """Kept tokens first, in original order (stable sort), cut to the longest row of kept tokens.
     keep (B, T) bool; each tensor (B, T) -> (B, width), `pad` where a row has fewer kept tokens.
     Returns (enc_pad (B, width) bool, [compacted tensors])."""
-    width = max(int(keep.sum(1).max()), 1)
-    order = torch.sort((~keep).to(torch.uint8), dim=1, stable=True).indices[:, :width]
+    order = true_first(keep, max(int(keep.sum(1).max()), 1))
     enc_pad = ~keep.gather(1, order)
     return enc_pad, [t.gather(1, order).masked_fill(enc_pad, pad) for t in tensors]
 

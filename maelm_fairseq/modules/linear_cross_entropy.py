@@ -70,5 +70,6 @@ def _cpu_logits_buffer(rows: int, vocab: int, like: torch.Tensor) -> Optional[to
 
 def linear_cross_entropy(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
                          target: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """sum_i -log softmax(x_i weight^T + bias)[target_i], and the number of rows whose first maximum is the target."""
+    """sum_i -log softmax(x_i weight^T + bias)[target_i], and the number of rows whose target's logit is the row
+    maximum."""
     return LinearCrossEntropy.apply(x, weight, bias, target)

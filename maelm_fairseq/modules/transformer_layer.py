@@ -97,9 +97,9 @@ class TransformerLayer(nn.Module):
         With `subset` (the last layer, when only some positions are read): keys and values from every token of x,
         everything else (queries, output projection, residuals, LayerNorms, FFN) for the subset's rows only;
         returns those rows, (S, C) in row-major order."""
-        queries, q_pack = (x, pack) if subset is None else (subset.take(x), subset.packing)
+        queries, q_pack = x, pack
         if subset is not None:
-            bias = subset.query_rows(bias)
+            queries, q_pack, bias = subset.take(x), subset.packing, subset.query_rows(bias)
         x = self.self_attn_layer_norm(queries + self.dropout(self.self_attn(queries, x, bias, q_pack, pack)))
         if self.encoder_attn is not None:
             x = self.encoder_attn_layer_norm(
@@ -197,8 +197,7 @@ class Subset:
         counts = wanted.sum(1)
         width = max(int(counts.max()), 1) if wanted.numel() else 1
         self.packing = Packing(torch.arange(width, device=wanted.device).unsqueeze(0) >= counts.unsqueeze(1))
-        # slot j of row b: the position of row b's j-th selected token (padding slots: any), for a per-query bias
-        self.columns = torch.sort((~wanted).to(torch.uint8), dim=1, stable=True).indices[:, :width]
+        self.columns = true_first(wanted, width)  # for a per-query bias
 
     def take(self, x: torch.Tensor) -> torch.Tensor:
         """The layers' input, (N, C) packed or (B, T, C) padded -> the subset's rows, (S, C)."""
@@ -212,6 +211,12 @@ class Subset:
         bias = bias.expand(batch, -1, -1, -1)
         index = self.columns[:, None, :, None].expand(-1, bias.size(1), -1, bias.size(-1))
         return bias.gather(2, index)
+
+
+def true_first(mask: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, T) bool -> (B, width) column indices: row b's True positions first, in order (a stable sort), then the
+    others."""
+    return torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices[:, :width]
 
 
 def unpad_wanted(mode: str, pad_mask: torch.Tensor) -> bool:
