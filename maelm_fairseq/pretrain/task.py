@@ -25,6 +25,7 @@ from ..data.split_checks import check_split_files
 from ..data.token_blocks import ShortenedTokenBlocks
 from ..data.word_starts import word_start_table
 from ..errors import UserInputError
+from .cpu_allocator import keep_freed_memory
 
 MASKING_CHOICES = ChoiceEnum(["batched", "per-sample"])
 
@@ -57,8 +58,10 @@ class MaelmTask(MaskedLMTask):
 
     @classmethod
     def setup_task(cls, cfg: MaelmConfig, **kwargs):
-        """As fairseq's, with the data directories and dict.txt checked first (one readable error each)."""
+        """As fairseq's, with the data directories and dict.txt checked first (one readable error each); large
+        freed CPU blocks are kept for reuse from here on (cpu_allocator.py)."""
         paths = check_data_dirs(cfg.data)
+        keep_freed_memory()
         return cls(cfg, load_dictionary(os.path.join(paths[0], "dict.txt"), mask=False))  # MaskedLMTask adds it
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
