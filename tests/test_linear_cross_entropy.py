@@ -104,24 +104,3 @@ def test_fused_head_loss_refuses_another_model():
     with pytest.raises(UserInputError, match="--fused-head-loss: fuses the LM head of the maelm model"):
         MaelmCriterion(task, fused_head_loss=True)(roberta, sample)
 
-
-def test_cpu_logits_buffer_is_reused_and_leaks_nothing_between_calls():
-    """The logits of every CPU call go into one kept buffer (no fresh mmap'd tensor per step), grown only for more
-    rows; a call's results do not depend on what the buffer held before."""
-    from maelm_fairseq.modules import linear_cross_entropy as lce
-
-    torch.manual_seed(0)
-    weight, bias = torch.randn(50, 16, requires_grad=True), torch.randn(50, requires_grad=True)
-    x, target = torch.randn(37, 16, requires_grad=True), torch.randint(0, 50, (37,))
-    lce._CPU_LOGITS.clear()
-    loss, correct = linear_cross_entropy(x, weight, bias, target)
-    grads = torch.autograd.grad(loss, (x, weight, bias))
-    buffer = lce._CPU_LOGITS[torch.float32]
-    assert buffer.numel() == 37 * 50
-    linear_cross_entropy(x[:5], weight, bias, target[:5])  # fewer rows: same buffer, other contents
-    assert lce._CPU_LOGITS[torch.float32] is buffer
-    loss_again, correct_again = linear_cross_entropy(x, weight, bias, target)
-    assert torch.equal(loss_again, loss) and torch.equal(correct_again, correct)
-    torch.testing.assert_close(torch.autograd.grad(loss_again, (x, weight, bias)), grads, rtol=0, atol=0)
-    linear_cross_entropy(torch.randn(40, 16), weight, bias, torch.randint(0, 50, (40,)))
-    assert lce._CPU_LOGITS[torch.float32].numel() == 40 * 50  # grown for more rows

@@ -2,16 +2,15 @@
 
 The plain path builds five (N, V) tensors per step at the N predicted positions (the projection, + bias,
 log-softmax, the NLL gradient, the log-softmax gradient) and a sixth pass for the accuracy's argmax. At 3ML's
-p = 0.5 with V = 24,576 and 8 x 256 tokens that is 100 MB each, freshly allocated (glibc hands blocks over 32 MB
-straight from mmap, so every one page-faults in) and walked through memory. Here the logits are made once
+p = 0.5 with V = 24,576 and 8 x 256 tokens that is 100 MB each, allocated and walked through memory (and, unless
+freed blocks are kept in the process as the `maelm` task has glibc do, pretrain/cpu_allocator.py, page-faulted in
+afresh every step). Here the logits are made once
 (`addmm`), turned in place into the gradient softmax - onehot, and the input, weight and bias gradients are taken
 from it right away, in the forward pass, so nothing (N, V) outlives it; the accuracy comes from the same row maximum
 that stabilises the softmax (a row counts as right when its target's logit is that maximum: argmax's first maximum
-differs only on an exact tie). On CPU the logits go into one buffer kept from call to call (grown to the largest N
-seen): a fresh 100 MB tensor would come straight from mmap and page-fault in on every step (~50 ms of a 3ML step at
-6 x 384); CUDA's caching allocator reuses its blocks already. Same loss and gradients as the plain path up to float
-rounding (tests/test_linear_cross_entropy.py); the gradients are computed in forward even when only the loss is
-wanted, so it is for training (validation runs under no_grad and skips them).
+differs only on an exact tie). Same loss and gradients as the plain path up to float rounding
+(tests/test_linear_cross_entropy.py); the gradients are computed in forward even when only the loss is wanted, so it
+is for training (validation runs under no_grad and skips them).
 """
 from typing import Optional, Tuple
 
@@ -23,12 +22,7 @@ class LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, target):
         """x (N, C) head features, weight (V, C), bias (V,) or None, target (N,) -> (summed loss, n_correct)."""
-        out = _cpu_logits_buffer(x.size(0), weight.size(0), x)
-        if out is None:
-            logits = F.linear(x, weight, bias)
-        else:
-            logits = torch.mm(x, weight.t(), out=out) if bias is None else torch.addmm(bias, x, weight.t(), out=out)
-        logits = logits.float()  # softmax in fp32 whatever the model's precision, as fairseq's
+        logits = F.linear(x, weight, bias).float()  # softmax in fp32 whatever the model's precision, as fairseq's
         rowmax = logits.amax(dim=-1)  # values only: ~4x cheaper than max()'s (values, indices) on CPU
         target_shifted = logits.gather(1, target.unsqueeze(1)).squeeze(1) - rowmax
         n_correct = target_shifted.ge(0).sum()
@@ -52,20 +46,6 @@ class LinearCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad_loss, grad_n_correct):
         grads, ctx.grads = ctx.grads, None  # used once: scaled in place
         return tuple(g.mul_(grad_loss.to(g.dtype)) if g is not None else None for g in grads) + (None,)
-
-
-_CPU_LOGITS = {}  # dtype -> flat buffer for the logits on CPU, reused by every call (see the module docstring)
-
-
-def _cpu_logits_buffer(rows: int, vocab: int, like: torch.Tensor) -> Optional[torch.Tensor]:
-    """A (rows, vocab) view of the kept CPU buffer of like's dtype (None off CPU). Each call's logits die within
-    it (only their gradients are kept), so one buffer serves every call."""
-    if like.device.type != "cpu":
-        return None
-    buffer = _CPU_LOGITS.get(like.dtype)
-    if buffer is None or buffer.numel() < rows * vocab:
-        buffer = _CPU_LOGITS[like.dtype] = torch.empty(rows * vocab, dtype=like.dtype)
-    return buffer[:rows * vocab].view(rows, vocab)
 
 
 def linear_cross_entropy(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
